@@ -1,0 +1,58 @@
+"""Request ids, access logs and Prometheus metrics, as a plain ASGI middleware (cheaper than
+BaseHTTPMiddleware on the event-ingest hot path)."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from prometheus_client import Counter, Histogram
+
+from app.logging import request_id_var
+
+log = logging.getLogger("tailor.http")
+
+REQUESTS = Counter("tailor_http_requests_total", "HTTP requests", ["method", "route", "status"])
+LATENCY = Histogram("tailor_http_request_seconds", "HTTP request latency", ["method", "route"],
+                    buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10))
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")[:64]
+        rid = incoming if incoming.replace("-", "").isalnum() else uuid.uuid4().hex
+        token = request_id_var.set(rid)
+        start = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            elapsed = time.perf_counter() - start
+            route = scope.get("route")
+            path = getattr(route, "path", None) or "unmatched"
+            method = scope.get("method", "")
+            REQUESTS.labels(method, path, str(status)).inc()
+            LATENCY.labels(method, path).observe(elapsed)
+            if path not in {"/healthz", "/metrics"}:
+                log.info("%s %s %s", method, scope.get("path"), status,
+                         extra={"status": status, "ms": round(elapsed * 1000, 2),
+                                "route": path})
+            request_id_var.reset(token)

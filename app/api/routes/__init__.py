@@ -1,0 +1,1 @@
+"""Versioned routes; `app.main` mounts them under /v1."""

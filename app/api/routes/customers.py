@@ -1,0 +1,119 @@
+"""Identity, consent, export and erasure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
+from app.db.models import AuditLog, Event, Identifier, Merge, Profile
+from app.errors import InvalidInput
+from app.schemas.customers import (
+    ConsentsIn,
+    ConsentsOut,
+    CustomerOut,
+    EraseOut,
+    IdentifierOut,
+    IdentifyIn,
+    IdentifyOut,
+    MergeOut,
+)
+from app.services import consent, identity, privacy
+
+router = APIRouter(tags=["customers"])
+STAFF = require("developer", "admin")
+
+
+def customer_view(db: Session, profile: Profile) -> CustomerOut:
+    root = identity.root_of(db, profile)
+    ids = identity.cluster_ids(db, root.id)
+    idents = db.scalars(select(Identifier).where(Identifier.profile_id.in_(ids))
+                        .order_by(Identifier.id)).all()
+    merges = db.scalars(select(Merge).where(or_(Merge.survivor_id.in_(ids),
+                                                Merge.merged_id.in_(ids))).order_by(Merge.id))
+    count = db.scalar(select(func.count()).select_from(Event).where(Event.profile_id.in_(ids)))
+    return CustomerOut(
+        id=root.id, kind=root.kind, profile_ids=ids,
+        identifiers=[IdentifierOut.model_validate(i, from_attributes=True) for i in idents],
+        merges=[MergeOut.model_validate(m, from_attributes=True) for m in merges],
+        event_count=int(count or 0), created_at=root.created_at)
+
+
+@router.post("/identify", response_model=IdentifyOut, dependencies=[STAFF],
+             summary="Link identifiers to one person (merging profiles they connect)")
+def identify_customer(body: IdentifyIn, rt: RuntimeDep, db: SessionDep,
+                      principal: PrincipalDep) -> IdentifyOut:
+    """Strong identifiers (customer id, visitor id, email, phone, loyalty number) link
+    profiles; weak ones (postal address, device) are recorded but never merge on their own,
+    since a household shares them. Two different known customer ids never merge: 409."""
+    idents = body.identifiers()
+    result = identity.identify(db, idents, actor=f"key:{principal.key_id}",
+                               default_country_code=rt.settings.default_phone_country_code)
+    db.commit()
+    for m in result.merged:
+        rt.hooks.emit_merge(m.survivor_id, m.merged_id)
+    return IdentifyOut(customer=customer_view(db, result.profile), created=result.created,
+                       merged=[MergeOut.model_validate(m, from_attributes=True)
+                               for m in result.merged])
+
+
+@router.get("/customers/{customer_id}", response_model=CustomerOut, dependencies=[STAFF],
+            summary="A person: identifiers, merge history, event count")
+def get_customer(customer_id: str, db: SessionDep) -> CustomerOut:
+    return customer_view(db, identity.resolve(db, customer_id))
+
+
+@router.post("/merges/{merge_id}/undo", response_model=MergeOut, dependencies=[STAFF],
+             summary="Undo a profile merge")
+def undo_merge(merge_id: int, db: SessionDep, principal: PrincipalDep) -> MergeOut:
+    row = identity.undo_merge(db, merge_id, actor=f"key:{principal.key_id}")
+    db.commit()
+    return MergeOut.model_validate(row, from_attributes=True)
+
+
+def _consents_out(rt: RuntimeDep, db: Session, profile: Profile) -> ConsentsOut:
+    state = consent.current(db, profile, rt.settings.default_consent_personalization)
+    return ConsentsOut(customer_id=identity.root_of(db, profile).id,
+                       purposes=state, descriptions=consent.PURPOSE_TEXT)  # type: ignore[arg-type]
+
+
+@router.get("/customers/{customer_id}/consents", response_model=ConsentsOut,
+            dependencies=[STAFF], summary="Consent in force, by purpose")
+def get_consents(customer_id: str, rt: RuntimeDep, db: SessionDep) -> ConsentsOut:
+    return _consents_out(rt, db, identity.resolve(db, customer_id))
+
+
+@router.put("/customers/{customer_id}/consents", response_model=ConsentsOut,
+            dependencies=[STAFF], summary="Record consent decisions")
+def put_consents(customer_id: str, body: ConsentsIn, rt: RuntimeDep, db: SessionDep,
+                 principal: PrincipalDep) -> ConsentsOut:
+    decisions = body.model_dump(exclude_none=True, exclude={"source"})
+    if not decisions:
+        raise InvalidInput("give at least one purpose: " + ", ".join(consent.PURPOSES))
+    profile = identity.resolve(db, customer_id)
+    consent.record(db, profile, decisions, source=body.source)
+    db.add(AuditLog(actor=f"key:{principal.key_id}", action="consent.update",
+                    subject=identity.root_of(db, profile).id, details=decisions))
+    db.commit()
+    return _consents_out(rt, db, profile)
+
+
+@router.get("/customers/{customer_id}/export", dependencies=[STAFF],
+            summary="Everything held about a person (machine-readable JSON)")
+def export_customer(customer_id: str, db: SessionDep) -> dict[str, Any]:
+    return privacy.export(db, identity.resolve(db, customer_id))
+
+
+@router.delete("/customers/{customer_id}", response_model=EraseOut,
+               dependencies=[require("admin", "developer")],
+               summary="Erase a person everywhere (right to be forgotten)")
+def erase_customer(customer_id: str, rt: RuntimeDep, db: SessionDep,
+                   principal: PrincipalDep) -> EraseOut:
+    profile = identity.resolve(db, customer_id)
+    ids, counts = privacy.erase(db, profile, actor=f"key:{principal.key_id}")
+    db.commit()
+    rt.hooks.emit_erase(ids)
+    return EraseOut(erased_profiles=len(ids), rows=counts)

@@ -1,0 +1,89 @@
+"""API key management (admin only) and the widget's visitor session."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
+from app.db.models import ApiKey, AuditLog
+from app.errors import NotFound
+from app.services.auth import Role, create_key, sign_visitor, verify_visitor
+
+router = APIRouter(tags=["keys"])
+
+
+class KeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"role": "widget", "name": "shop.example.com widget"}]})
+    role: Role
+    name: str = Field("", max_length=120)
+
+
+class KeyOut(BaseModel):
+    id: int
+    role: str
+    name: str
+    prefix: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    key: str | None = Field(None, description="The secret; shown once, at creation.")
+
+
+@router.post("/keys", response_model=KeyOut, status_code=201, dependencies=[require("admin")],
+             summary="Create an API key")
+def create(body: KeyIn, db: SessionDep, principal: PrincipalDep) -> KeyOut:
+    row, key = create_key(db, body.role, body.name)
+    db.add(AuditLog(actor=f"key:{principal.key_id}", action="key.create", subject=None,
+                    details={"key_id": row.id, "role": body.role}))
+    db.commit()
+    return KeyOut(**KeyOut.model_validate(row, from_attributes=True).model_dump(exclude={"key"}),
+                  key=key)
+
+
+@router.get("/keys", response_model=list[KeyOut], dependencies=[require("admin")],
+            summary="List API keys (without secrets)")
+def list_keys(db: SessionDep) -> list[KeyOut]:
+    return [KeyOut.model_validate(r, from_attributes=True)
+            for r in db.scalars(select(ApiKey).order_by(ApiKey.id))]
+
+
+@router.delete("/keys/{key_id}", response_model=KeyOut, dependencies=[require("admin")],
+               summary="Revoke an API key")
+def revoke(key_id: int, rt: RuntimeDep, db: SessionDep, principal: PrincipalDep) -> KeyOut:
+    row = db.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key with id {key_id}")
+    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    db.add(AuditLog(actor=f"key:{principal.key_id}", action="key.revoke", subject=None,
+                    details={"key_id": key_id}))
+    db.commit()
+    rt.keys.clear()
+    return KeyOut.model_validate(row, from_attributes=True)
+
+
+class WidgetSessionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    visitor_token: str | None = Field(None, description="Resume a visitor the browser knows.")
+
+
+class WidgetSessionOut(BaseModel):
+    visitor_id: str
+    visitor_token: str = Field(description="Send as X-Visitor-Token with widget-key calls.")
+
+
+@router.post("/widget/session", response_model=WidgetSessionOut,
+             summary="Start or resume an anonymous visitor (widget keys)")
+def widget_session(request: Request, rt: RuntimeDep, principal: PrincipalDep,
+                   body: Annotated[WidgetSessionIn | None, Body()] = None) -> WidgetSessionOut:
+    principal.require("widget", "developer", "admin")
+    if body and body.visitor_token:
+        visitor = verify_visitor(rt.secret, body.visitor_token)
+    else:
+        visitor = "v-" + secrets.token_hex(8)
+    return WidgetSessionOut(visitor_id=visitor, visitor_token=sign_visitor(rt.secret, visitor))

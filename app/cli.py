@@ -1,0 +1,142 @@
+"""The `tailor` command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(help="Tailor: conversational, generative hyper-personalization.",
+                  no_args_is_help=True, add_completion=False)
+catalog_app = typer.Typer(help="Manage the product catalog.", no_args_is_help=True)
+keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(keys_app, name="keys")
+
+
+def _runtime():  # type: ignore[no-untyped-def]
+    from app.db.migrate import upgrade
+    from app.runtime import Runtime
+    from app.settings import get_settings
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    return Runtime.build(settings)
+
+
+@app.command()
+def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+          workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+          demo: Annotated[bool, typer.Option(help="Load the demo store and keys.")] = False,
+          reload: Annotated[bool, typer.Option(help="Reload on code changes (dev).")] = False
+          ) -> None:
+    """Run the HTTP API, the widget and the studio."""
+    import uvicorn
+
+    from app.db.migrate import upgrade
+    from app.settings import get_settings
+
+    if demo:
+        os.environ["TAILOR_LOAD_DEMO"] = "true"
+    settings = get_settings()
+    # Migrate once here so that several workers never race on the schema.
+    upgrade(settings.resolved_database_url)
+    os.environ["TAILOR_MIGRATE_ON_START"] = "false"
+    if demo:
+        from app.bootstrap import load_demo
+        from app.runtime import Runtime
+
+        get_settings.cache_clear()
+        rt = Runtime.build(get_settings())
+        keys = load_demo(rt)
+        rt.close()
+        base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"
+        typer.echo(f"\n  Tailor demo store   {base}/\n  API docs            {base}/docs\n"
+                   f"  Studio              {base}/studio\n\n  Demo API keys (also in "
+                   f"{settings.data_dir / 'demo_keys.json'}):")
+        for role, key in keys.items():
+            typer.echo(f"    {role:<10} {key}")
+        typer.echo("")
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
+                reload=reload, log_config=None, access_log=False)
+
+
+@app.command()
+def demo(port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
+    """Serve the demo store with its widget and studio on localhost."""
+    serve(host="127.0.0.1", port=port, workers=1, demo=True, reload=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (also done by `serve`)."""
+    from app.db.migrate import upgrade
+    from app.settings import get_settings
+
+    upgrade(get_settings().resolved_database_url)
+    typer.echo("database is at the latest schema")
+
+
+@catalog_app.command("import")
+def catalog_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True,
+                                         help="A .csv or .jsonl file of items.")],
+    report: Annotated[Path | None, typer.Option(help="Write rejected rows as JSON here.")] = None,
+) -> None:
+    """Insert or update items from a file; bad rows are reported, good ones kept."""
+    from tqdm import tqdm
+
+    from app.services import catalog
+    from retrieval.catalog import iter_file
+
+    try:
+        rows = iter_file(file)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    rt = _runtime()
+    total = max(0, sum(1 for _ in file.open(encoding="utf-8-sig")) - (file.suffix == ".csv"))
+    with rt.sessions() as db, tqdm(total=total, unit="row", desc="importing") as bar:
+        result = catalog.import_rows(db, rows, on_batch=bar.update)
+    rt.close()
+    typer.echo(f"accepted {result.accepted} items, rejected {len(result.rejected)} rows")
+    for err in result.rejected[:20]:
+        typer.echo(f"  row {err.row} ({err.item_id or 'no id'}): {'; '.join(err.reasons)}")
+    if len(result.rejected) > 20:
+        typer.echo(f"  ... {len(result.rejected) - 20} more")
+    if report:
+        report.write_text(json.dumps(result.as_dict(), indent=2))
+        typer.echo(f"report written to {report}")
+    if result.rejected and not result.accepted:
+        raise typer.Exit(1)
+
+
+@keys_app.command("create")
+def keys_create(role: Annotated[str, typer.Argument(help="widget, marketer, developer, admin")],
+                name: Annotated[str, typer.Option(help="A label for the key.")] = "") -> None:
+    """Create an API key and print it (it is stored hashed and shown only once)."""
+    from app.errors import ServiceError
+    from app.services.auth import create_key
+
+    rt = _runtime()
+    try:
+        with rt.sessions() as db:
+            _, key = create_key(db, role, name)  # type: ignore[arg-type]
+            db.commit()
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(key)
+
+
+def main() -> None:
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Everything a worker process holds for its lifetime, built once in `lifespan`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.base import make_engine, make_session_factory
+from app.hooks import Hooks
+from app.services.auth import KeyCache
+from app.services.ratelimit import RateLimiter
+from app.settings import Settings
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    hooks: Hooks
+    keys: KeyCache
+    limiter: RateLimiter
+    secret: str
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        engine = make_engine(settings.resolved_database_url)
+        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine),
+                   hooks=Hooks(), keys=KeyCache(),
+                   limiter=RateLimiter(settings.rate_limit_public_per_minute,
+                                       settings.redis_url),
+                   secret=settings.resolved_secret_key())
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Service logic behind the routes: each module takes a SQLAlchemy Session."""

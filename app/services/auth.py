@@ -1,0 +1,112 @@
+"""API keys (stored as SHA-256 hashes, looked up by a public prefix) and visitor tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import ApiKey
+from app.errors import Forbidden, InvalidInput, Unauthorized
+
+Role = Literal["widget", "marketer", "developer", "admin"]
+ROLES: tuple[Role, ...] = ("widget", "marketer", "developer", "admin")
+PREFIX_LEN = 16
+
+
+@dataclass(frozen=True)
+class Principal:
+    key_id: int
+    role: Role
+    name: str
+
+    def require(self, *roles: Role) -> None:
+        if self.role not in roles:
+            raise Forbidden(
+                f"this endpoint needs a key with role {' or '.join(roles)}; "
+                f"your key has role {self.role}")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def generate_key(role: Role) -> str:
+    # The role is visible in the key so a leaked one is easy to triage.
+    return f"tlr_{role[:3]}_{secrets.token_urlsafe(24)}"
+
+
+def create_key(db: Session, role: Role, name: str = "", plaintext: str | None = None
+               ) -> tuple[ApiKey, str]:
+    if role not in ROLES:
+        raise InvalidInput(f"unknown role {role!r}; allowed: {', '.join(ROLES)}")
+    key = plaintext or generate_key(role)
+    if len(key) < 24:
+        raise InvalidInput("an API key must be at least 24 characters long")
+    row = ApiKey(prefix=key[:PREFIX_LEN], key_hash=_hash(key), role=role, name=name)
+    db.add(row)
+    db.flush()
+    return row, key
+
+
+def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
+    row = db.scalars(select(ApiKey).where(ApiKey.prefix == plaintext[:PREFIX_LEN])).first()
+    if row is not None and hmac.compare_digest(row.key_hash, _hash(plaintext)):
+        return row
+    if row is not None:
+        raise InvalidInput("bootstrap key collides with an existing key prefix; pick another")
+    return create_key(db, role, name, plaintext)[0]
+
+
+class KeyCache:
+    """Per-process cache so the hot path does not hit the database for every request;
+    a revoked key stops working within `ttl` seconds in every worker."""
+
+    def __init__(self, ttl: float = 10.0) -> None:
+        self.ttl = ttl
+        self._entries: dict[str, tuple[float, Principal | None]] = {}
+
+    def authenticate(self, db: Session, key: str | None) -> Principal:
+        if not key:
+            raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' "
+                               "or 'X-API-Key: <key>'")
+        digest = _hash(key)
+        hit = self._entries.get(digest)
+        now = time.monotonic()
+        if hit is None or now - hit[0] > self.ttl:
+            row = db.scalars(select(ApiKey).where(ApiKey.prefix == key[:PREFIX_LEN])).first()
+            principal = None
+            if (row is not None and row.revoked_at is None
+                    and hmac.compare_digest(row.key_hash, digest)):
+                principal = Principal(row.id, row.role, row.name)  # type: ignore[arg-type]
+            if len(self._entries) > 10_000:
+                self._entries.clear()
+            self._entries[digest] = hit = (now, principal)
+        if hit[1] is None:
+            raise Unauthorized("unknown or revoked API key")
+        return hit[1]
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+def sign_visitor(secret: str, visitor_id: str) -> str:
+    sig = hmac.new(secret.encode(), visitor_id.encode(), hashlib.sha256).hexdigest()[:32]
+    return f"{visitor_id}.{sig}"
+
+
+def verify_visitor(secret: str, token: str | None) -> str:
+    """The visitor id a widget token proves; a widget key may act only for that visitor."""
+    if not token or "." not in token:
+        raise Forbidden("a widget key must send the visitor token from POST /v1/widget/session "
+                        "in the X-Visitor-Token header")
+    visitor_id = token.rsplit(".", 1)[0]
+    if not hmac.compare_digest(sign_visitor(secret, visitor_id), token):
+        raise Forbidden("invalid visitor token")
+    return visitor_id

@@ -1,0 +1,58 @@
+"""Consent by purpose. `has_consent` is the one check every other part calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import Consent, Profile
+from app.services.identity import cluster_ids, root_of
+
+Purpose = Literal["personalization", "marketing", "sensitive", "demographics"]
+PURPOSES: tuple[Purpose, ...] = ("personalization", "marketing", "sensitive", "demographics")
+PURPOSE_TEXT = {
+    "personalization": "Use my activity to personalize recommendations and chat.",
+    "marketing": "Send me marketing messages (email, push, ads).",
+    "sensitive": "Use sensitive categories (health, pregnancy, religion, ...) for suggestions.",
+    "demographics": "Use my age, gender and similar demographics for suggestions.",
+}
+
+
+def defaults(personalization_default: bool) -> dict[str, bool]:
+    return {"personalization": personalization_default, "marketing": False,
+            "sensitive": False, "demographics": False}
+
+
+def current(db: Session, profile: Profile, personalization_default: bool = True
+            ) -> dict[str, dict[str, object]]:
+    """Purpose -> {granted, at, source}; the newest decision across merged profiles wins."""
+    ids = cluster_ids(db, root_of(db, profile).id)
+    rows = db.scalars(select(Consent).where(Consent.profile_id.in_(ids))
+                      .order_by(Consent.at, Consent.id)).all()
+    out: dict[str, dict[str, object]] = {
+        p: {"granted": g, "at": None, "source": "default"}
+        for p, g in defaults(personalization_default).items()}
+    for row in rows:
+        out[row.purpose] = {"granted": row.granted, "at": row.at, "source": row.source}
+    return out
+
+
+def has_consent(db: Session, profile: Profile, purpose: Purpose,
+                personalization_default: bool = True) -> bool:
+    if purpose not in PURPOSES:
+        raise ValueError(f"unknown consent purpose {purpose!r}")
+    return bool(current(db, profile, personalization_default)[purpose]["granted"])
+
+
+def record(db: Session, profile: Profile, decisions: dict[str, bool], source: str,
+           at: datetime | None = None) -> None:
+    root = root_of(db, profile)
+    for purpose, granted in decisions.items():
+        row = Consent(profile_id=root.id, purpose=purpose, granted=granted, source=source)
+        if at is not None:
+            row.at = at
+        db.add(row)
+    db.flush()

@@ -1,0 +1,173 @@
+"""Return-channel ingest: validate each event, resolve who it is about, store the batch in one
+transaction (idempotent on event_id), then hand the new events to the update hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import select, tuple_
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from app.db.models import Event, Identifier, Profile
+from app.db.upsert import insert_ignore_returning
+from app.hooks import AcceptedEvent
+from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent
+from app.services import catalog
+from app.services.identity import new_profile_id, root_of
+
+_adapter = TypeAdapter(EventIn)
+
+
+@dataclass
+class IngestResult:
+    accepted: list[AcceptedEvent] = field(default_factory=list)
+    duplicates: int = 0
+    rejected: list[RejectedEvent] = field(default_factory=list)
+
+
+def _reject(index: int, raw: Any, errors: list[tuple[str, str]]) -> RejectedEvent:
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    return RejectedEvent(index=index, event_id=event_id if isinstance(event_id, str) else None,
+                         errors=[FieldError(field=f, message=m) for f, m in errors])
+
+
+def validate(raw_events: Sequence[Any], weights: dict[str, float], max_skew: int,
+             widget_visitor: str | None = None
+             ) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
+    """Schema and business checks per event; the catalog check happens in `ingest`."""
+    good: list[tuple[int, EventIn]] = []
+    bad: list[RejectedEvent] = []
+    horizon = datetime.now(UTC) + timedelta(seconds=max_skew)
+    for i, raw in enumerate(raw_events):
+        try:
+            ev = _adapter.validate_python(raw)
+        except ValidationError as exc:
+            bad.append(_reject(i, raw, [(".".join(str(p) for p in e["loc"]) or "(event)",
+                                         e["msg"]) for e in exc.errors()]))
+            continue
+        errs: list[tuple[str, str]] = []
+        if ev.type not in weights:
+            errs.append(("type", f"unknown event type {ev.type!r}; allowed: "
+                                 f"{', '.join(sorted(weights))} (add custom types with "
+                                 "TAILOR_EVENT_WEIGHTS)"))
+        if (ev.customer_id is None) == (ev.visitor_id is None):
+            errs.append(("customer_id", "give exactly one of customer_id or visitor_id"))
+        if ev.type in ITEM_EVENTS and ev.item_id is None:
+            errs.append(("item_id", f"a {ev.type} event needs item_id"))
+        if ev.type == "rating" and (ev.value is None or not 1 <= ev.value <= 5):
+            errs.append(("value", "a rating needs value between 1 and 5"))
+        if ev.type == "dwell" and (ev.value is None or ev.value < 0):
+            errs.append(("value", "a dwell event needs value = seconds (>= 0)"))
+        if ev.type == "purchase" and ev.value is not None and ev.value <= 0:
+            errs.append(("value", "a purchase quantity must be positive"))
+        if ev.occurred_at is not None and ev.occurred_at > horizon:
+            errs.append(("occurred_at", "is in the future"))
+        if widget_visitor is not None and (ev.customer_id is not None
+                                           or ev.visitor_id != widget_visitor):
+            errs.append(("visitor_id", "a widget key may only send events for its own visitor"))
+        if errs:
+            bad.append(_reject(i, raw, errs))
+        else:
+            good.append((i, ev))
+    return good, bad
+
+
+def weight_of(ev: EventIn, weights: dict[str, float]) -> float:
+    if ev.type == "rating" and ev.value is not None:
+        return (ev.value - 3.0) / 2.0  # 1 -> -1, 3 -> 0, 5 -> +1
+    return weights[ev.type]
+
+
+def resolve_subjects(db: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """(kind, id) -> profile id, creating profiles for first-seen visitors and customers."""
+    found: dict[tuple[str, str], str] = {}
+    key_list = list(keys)
+    for start in range(0, len(key_list), 400):
+        chunk = key_list[start:start + 400]
+        rows = db.execute(select(Identifier.kind, Identifier.value, Identifier.profile_id)
+                          .where(tuple_(Identifier.kind, Identifier.value).in_(chunk))).all()
+        for kind, value, pid in rows:
+            found.setdefault((kind, value), pid)
+    for kind, value in keys - set(found):
+        try:
+            with db.begin_nested():
+                pid = new_profile_id()
+                db.add(Profile(id=pid, kind="known" if kind == "customer" else "anonymous"))
+                db.flush()
+                db.add(Identifier(kind=kind, value=value, raw=value, profile_id=pid,
+                                  source="event"))
+                db.flush()
+            found[(kind, value)] = pid
+        except IntegrityError:  # another worker created it a moment ago
+            pid_row = db.scalar(select(Identifier.profile_id).where(
+                Identifier.kind == kind, Identifier.value == value))
+            assert pid_row is not None
+            found[(kind, value)] = pid_row
+    return found
+
+
+def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
+           max_skew: int = 300, atomic: bool = False,
+           widget_visitor: str | None = None) -> IngestResult:
+    """Stores the valid events and commits before returning (durable before the 2xx)."""
+    result = IngestResult()
+    good, result.rejected = validate(raw_events, weights, max_skew, widget_visitor)
+    known = catalog.existing_ids(db, {ev.item_id for _, ev in good if ev.item_id})
+    kept: list[tuple[int, EventIn]] = []
+    for i, ev in good:
+        if ev.item_id is not None and ev.item_id not in known:
+            result.rejected.append(_reject(i, ev.model_dump(), [
+                ("item_id", f"item {ev.item_id!r} is not in the catalog")]))
+        else:
+            kept.append((i, ev))
+    result.rejected.sort(key=lambda r: r.index)
+    if atomic and result.rejected:
+        return result  # nothing stored, the caller answers 422
+    # The same event id twice in one batch counts once.
+    unique: dict[str, EventIn] = {}
+    for _, ev in kept:
+        if ev.event_id in unique:
+            result.duplicates += 1
+        else:
+            unique[ev.event_id] = ev
+    if not unique:
+        return result
+
+    subjects = {("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
+                for ev in unique.values()}
+    profiles = resolve_subjects(db, subjects)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    rows = []
+    for ev in unique.values():
+        subject = ("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
+        rows.append({
+            "idempotency_key": ev.event_id, "type": ev.type,
+            "profile_id": profiles[subject],  # type: ignore[index]
+            "item_id": ev.item_id, "value": ev.value, "weight": weight_of(ev, weights),
+            "role": ev.role, "session_id": ev.session_id,
+            "context": ev.context.model_dump(mode="json", exclude_none=True),
+            "occurred_at": ev.occurred_at or now, "received_at": now})
+    inserted: set[str] = set()
+    for start in range(0, len(rows), 500):
+        inserted.update(insert_ignore_returning(db, Event, rows[start:start + 500],
+                                                ["idempotency_key"], Event.idempotency_key))
+    db.commit()
+    result.duplicates += len(rows) - len(inserted)
+    roots: dict[str, str] = {}
+    for row in rows:
+        if row["idempotency_key"] not in inserted:
+            continue
+        pid = row["profile_id"]
+        if pid not in roots:
+            roots[pid] = root_of(db, db.get_one(Profile, pid)).id
+        result.accepted.append(AcceptedEvent(
+            event_id=row["idempotency_key"], type=row["type"], profile_id=roots[pid],
+            item_id=row["item_id"], value=row["value"], weight=row["weight"],
+            role=row["role"], session_id=row["session_id"], context=row["context"],
+            occurred_at=row["occurred_at"]))
+    return result

@@ -1,0 +1,103 @@
+"""All service settings in one place (environment variables prefixed TAILOR_, or a .env file)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Weight of each behavioural event type for the preference model (the return channel).
+# view < dwell/zoom < click < add_to_cart < purchase; dismiss is negative; a rating maps
+# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "impression": 0.0,
+    "view": 0.1,
+    "dwell": 0.3,
+    "zoom": 0.3,
+    "click": 0.5,
+    "add_to_cart": 0.8,
+    "purchase": 1.0,
+    "dismiss": -0.7,
+    "rating": 1.0,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAILOR_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Field(default=Path("var"), description="Database, index files, secrets.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default: SQLite (WAL) in data_dir."
+    )
+    redis_url: str | None = Field(default=None, description="Enables shared rate limits.")
+    secret_key: str | None = Field(
+        default=None, description="Signs visitor tokens; generated into data_dir if unset."
+    )
+    bootstrap_admin_key: str | None = Field(
+        default=None, description="If set, an admin API key with this value exists at start-up."
+    )
+    public_base_url: str = "http://localhost:8000"
+
+    # Return channel
+    event_weights: dict[str, float] = Field(default_factory=dict)
+    max_events_per_batch: int = 1000
+    max_body_bytes: int = 2_000_000
+    max_event_skew_seconds: int = 300
+
+    # Rate limits (requests per minute) for public (widget and anonymous) callers.
+    rate_limit_public_per_minute: int = 600
+    rate_limit_enabled: bool = True
+
+    # Privacy defaults: personalization on unless the customer opts out (a shop setting);
+    # marketing, sensitive categories and demographics need an explicit opt-in.
+    default_consent_personalization: bool = True
+    default_phone_country_code: str = "1"
+
+    log_level: str = "INFO"
+    log_json: bool = True
+    load_demo: bool = False
+    migrate_on_start: bool = Field(
+        default=True, description="`tailor serve` migrates once, then starts workers without.")
+
+    @field_validator("event_weights")
+    @classmethod
+    def _weights(cls, v: dict[str, float]) -> dict[str, float]:
+        import re
+
+        for name in v:
+            if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
+                raise ValueError(f"event type name {name!r}: lowercase letters, digits, _")
+        return v
+
+    @property
+    def all_event_weights(self) -> dict[str, float]:
+        return {**DEFAULT_EVENT_WEIGHTS, **self.event_weights}
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'tailor.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # Written once; every worker process reads the same key.
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(secrets.token_urlsafe(32))
+            tmp.chmod(0o600)
+            tmp.replace(path)
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,24 @@
+"""The LLM boundary: LangChain chat models for the embedded default and remote endpoints.
+
+Every model here is a ``langchain_core`` ``BaseChatModel``: ``invoke``, ``stream``,
+``astream`` and ``ainvoke`` work, and errors are :mod:`generation.errors` types.
+"""
+
+from generation.llm.embedded import EmbeddedChatModel, default_model_path
+from generation.llm.factory import LLMSettings, make_chat_model
+from generation.llm.mock import MockChatModel
+from generation.llm.openai_compat import OpenAICompatibleChatModel
+from generation.llm.resilient import ChatReply, Fallback, ReplyChunk, ResilientChat
+
+__all__ = [
+    "ChatReply",
+    "EmbeddedChatModel",
+    "Fallback",
+    "LLMSettings",
+    "MockChatModel",
+    "OpenAICompatibleChatModel",
+    "ReplyChunk",
+    "ResilientChat",
+    "default_model_path",
+    "make_chat_model",
+]
