@@ -13,6 +13,7 @@ from prometheus_client import Counter, Histogram
 from app.logging import request_id_var
 
 log = logging.getLogger("tailor.http")
+API_PREFIX = "/v1"
 
 REQUESTS = Counter("tailor_http_requests_total", "HTTP requests", ["method", "route", "status"])
 LATENCY = Histogram("tailor_http_request_seconds", "HTTP request latency", ["method", "route"],
@@ -48,6 +49,9 @@ class RequestContextMiddleware:
             elapsed = time.perf_counter() - start
             route = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
+            # Routers included with a prefix report their own path; label with the full one.
+            if str(scope.get("path", "")).startswith(API_PREFIX + "/") and path != "unmatched":
+                path = API_PREFIX + path if not path.startswith(API_PREFIX) else path
             method = scope.get("method", "")
             REQUESTS.labels(method, path, str(status)).inc()
             LATENCY.labels(method, path).observe(elapsed)

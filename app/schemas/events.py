@@ -52,7 +52,7 @@ class EventIn(BaseModel):
                                            "shapes a recipient profile, not the buyer's taste.")
     session_id: str | None = Field(None, max_length=80)
     occurred_at: AwareDatetime | None = Field(None, description="Default: time received.")
-    context: EventContext = Field(default_factory=EventContext)
+    context: EventContext = Field(default_factory=lambda: EventContext())
 
     @field_validator("value")
     @classmethod

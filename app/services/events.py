@@ -142,7 +142,7 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
                 for ev in unique.values()}
     profiles = resolve_subjects(db, subjects)  # type: ignore[arg-type]
     now = datetime.now(UTC)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for ev in unique.values():
         subject = ("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
         rows.append({

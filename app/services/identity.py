@@ -146,7 +146,8 @@ def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api"
     """Find or create the person these identifiers describe, merging profiles they link."""
     if not identifiers:
         raise InvalidInput("give at least one identifier")
-    normalized = {k: (normalize(k, v, default_country_code), str(v)) for k, v in identifiers.items()}
+    normalized = {k: (normalize(k, v, default_country_code), str(v))
+                  for k, v in identifiers.items()}
     roots: dict[str, Profile] = {}
     reasons: dict[str, set[str]] = {}
     for kind, (value, _raw) in normalized.items():

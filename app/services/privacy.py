@@ -11,7 +11,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -91,7 +91,7 @@ def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[st
     run("merges", delete(Merge).where(or_(Merge.survivor_id.in_(ids), Merge.merged_id.in_(ids))))
     run("audit_log", delete(AuditLog).where(AuditLog.subject.in_(ids)))
     # Break the merge chain first so no foreign key points at a deleted row.
-    db.execute(Profile.__table__.update().where(Profile.id.in_(ids)).values(merged_into=None))
+    db.execute(update(Profile).where(Profile.id.in_(ids)).values(merged_into=None))
     run("profiles", delete(Profile).where(Profile.id.in_(ids)))
     # The erasure itself is recorded without anything that identifies the person: a one-way
     # hash lets the operator answer "was this request carried out?" given the id.

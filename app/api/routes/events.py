@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
 from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
@@ -76,4 +76,4 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
     out = EventsResult(accepted=len(result.accepted), duplicates=result.duplicates,
                        rejected=result.rejected, atomic=atomic)
     status = 422 if result.rejected else 200
-    return ORJSONResponse(out.model_dump(), status_code=status)
+    return JSONResponse(out.model_dump(mode="json"), status_code=status)

@@ -3,8 +3,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import pool
 
-from app.db.base import Base, make_engine
 from app.db import models  # noqa: F401  (registers the tables on Base.metadata)
+from app.db.base import Base, make_engine
 
 config = context.config
 target_metadata = Base.metadata

@@ -11,8 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from app.db.models import UTCDateTime
-
+from app.db.types import UTCDateTime
 
 revision: str = '0001'
 down_revision: str | None = None
