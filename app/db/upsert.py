@@ -26,5 +26,7 @@ def upsert(db: Session, model: Any, rows: list[dict[str, Any]], key: list[str]) 
 def insert_ignore_returning(db: Session, model: Any, rows: list[dict[str, Any]],
                             key: list[str], returning: Any) -> list[Any]:
     """Insert rows, skip those whose key exists, return `returning` for the inserted ones."""
-    stmt = _insert(db, model).values(rows).on_conflict_do_nothing(index_elements=key)
-    return list(db.execute(stmt.returning(returning)).scalars())
+    # executemany: SQLAlchemy's "insertmanyvalues" batches the rows into few statements with
+    # one cached compilation, ~10x faster than compiling a fresh multi-row VALUES each time.
+    stmt = _insert(db, model).on_conflict_do_nothing(index_elements=key).returning(returning)
+    return list(db.execute(stmt, rows).scalars())

@@ -18,7 +18,7 @@ from app.db.upsert import insert_ignore_returning
 from app.hooks import AcceptedEvent
 from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent
 from app.services import catalog
-from app.services.identity import new_profile_id, root_of
+from app.services.identity import new_profile_id, roots_of
 
 _adapter = TypeAdapter(EventIn)
 
@@ -152,21 +152,17 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
             "role": ev.role, "session_id": ev.session_id,
             "context": ev.context.model_dump(mode="json", exclude_none=True),
             "occurred_at": ev.occurred_at or now, "received_at": now})
-    inserted: set[str] = set()
-    for start in range(0, len(rows), 500):
-        inserted.update(insert_ignore_returning(db, Event, rows[start:start + 500],
-                                                ["idempotency_key"], Event.idempotency_key))
+    inserted = set(insert_ignore_returning(db, Event, rows, ["idempotency_key"],
+                                           Event.idempotency_key))
     db.commit()
     result.duplicates += len(rows) - len(inserted)
-    roots: dict[str, str] = {}
+    roots = roots_of(db, {r["profile_id"] for r in rows if r["idempotency_key"] in inserted})
     for row in rows:
         if row["idempotency_key"] not in inserted:
             continue
-        pid = row["profile_id"]
-        if pid not in roots:
-            roots[pid] = root_of(db, db.get_one(Profile, pid)).id
         result.accepted.append(AcceptedEvent(
-            event_id=row["idempotency_key"], type=row["type"], profile_id=roots[pid],
+            event_id=row["idempotency_key"], type=row["type"],
+            profile_id=roots[row["profile_id"]],
             item_id=row["item_id"], value=row["value"], weight=row["weight"],
             role=row["role"], session_id=row["session_id"], context=row["context"],
             occurred_at=row["occurred_at"]))

@@ -98,6 +98,27 @@ def root_of(db: Session, profile: Profile) -> Profile:
     return profile
 
 
+def roots_of(db: Session, profile_ids: Iterable[str]) -> dict[str, str]:
+    """Profile id -> root id for many profiles in a few queries (the ingest hot path)."""
+    out: dict[str, str] = {}
+    parent: dict[str, str | None] = {}
+    frontier = set(profile_ids)
+    for _ in range(32):  # merge chains are short; the bound guards against a cycle
+        frontier -= parent.keys()
+        if not frontier:
+            break
+        for pid, merged_into in db.execute(select(Profile.id, Profile.merged_into)
+                                           .where(Profile.id.in_(list(frontier)))):
+            parent[pid] = merged_into
+        frontier = {p for p in parent.values() if p is not None}
+    for pid in profile_ids:
+        cur, hops = pid, 0
+        while parent.get(cur) is not None and hops < 32:
+            cur, hops = parent[cur], hops + 1  # type: ignore[assignment]
+        out[pid] = cur
+    return out
+
+
 def cluster_ids(db: Session, root_id: str) -> list[str]:
     """The root and every profile merged into it, directly or through others."""
     ids, frontier = [root_id], [root_id]

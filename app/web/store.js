@@ -161,8 +161,25 @@
       copy = copy.map(function (it, i) { return [rank(it), i, it]; })
         .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; })
         .map(function (x) { return x[2]; });
+      if (!state.category) copy = interleave(copy);
     }
     return copy;
+  }
+
+  // On mixed views, deal categories out like cards so the first screen shows the whole shop.
+  function interleave(list) {
+    var groups = new Map();
+    list.forEach(function (it) {
+      var k = topLevel(it);
+      if (!groups.has(k)) groups.set(k, []);
+      groups.get(k).push(it);
+    });
+    var queues = Array.from(groups.values());
+    var out = [];
+    for (var i = 0; out.length < list.length; i++) {
+      queues.forEach(function (q) { if (i < q.length) out.push(q[i]); });
+    }
+    return out;
   }
 
   function card(item) {
@@ -276,6 +293,7 @@
     var item = state.byId.get(id);
     if (!item) return;
     if (!el.dialog.open) lastFocus = document.activeElement;
+    state.openId = item.id;
     var img = $("detail-img");
     img.src = item.image_url || "";
     img.alt = item.title;
@@ -320,6 +338,7 @@
 
   function onDialogClosed() {
     similarToken++;
+    state.openId = null;
     if (/^#p\//.test(location.hash)) history.replaceState(null, "", location.pathname + location.search);
     if (lastFocus && typeof lastFocus.focus === "function" && document.contains(lastFocus)) lastFocus.focus();
   }
@@ -347,8 +366,9 @@
   // ---------------------------------------------------------------- routing
   function openFromHash() {
     var m = /^#p\/(.+)$/.exec(location.hash);
-    if (m) openItem(decodeURIComponent(m[1]), { fromHash: true });
-    else if (el.dialog.open) closeDetail();
+    var id = m && decodeURIComponent(m[1]);
+    if (id && !(el.dialog.open && state.openId === id)) openItem(id, { fromHash: true });
+    else if (!id && el.dialog.open) closeDetail();
   }
 
   function readLocation() {
