@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:05:59.560310
+Create Date: 2026-11-23 13:15:21.998921
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from app.db.types import UTCDateTime
+
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -58,7 +59,7 @@ def upgrade() -> None:
 
     op.create_table('customer_states',
     sa.Column('profile_id', sa.String(length=40), nullable=False),
-    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('version', sa.BigInteger(), nullable=False),
     sa.Column('data', sa.LargeBinary(), nullable=False),
     sa.Column('updated_at', UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('profile_id', name=op.f('pk_customer_states'))

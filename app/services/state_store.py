@@ -1,0 +1,67 @@
+"""The preference model's `StateStore` protocol on the service database (SQLite or
+PostgreSQL), so every worker process reads and writes the same customer states."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import CustomerState
+from preference_model.errors import StaleStateError
+
+
+class SqlStateStore:
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+
+    def load(self, customer_id: str) -> tuple[int, bytes] | None:
+        with self.sessions() as db:
+            row = db.execute(select(CustomerState.version, CustomerState.data)
+                             .where(CustomerState.profile_id == customer_id)).first()
+        return None if row is None else (int(row[0]), bytes(row[1]))
+
+    def version(self, customer_id: str) -> int | None:
+        with self.sessions() as db:
+            v = db.scalar(select(CustomerState.version)
+                          .where(CustomerState.profile_id == customer_id))
+        return None if v is None else int(v)
+
+    def save(self, customer_id: str, data: bytes, expected_version: int | None) -> int:
+        now = datetime.now(UTC)
+        with self.sessions() as db:
+            current = db.scalar(select(CustomerState.version)
+                                .where(CustomerState.profile_id == customer_id))
+            if expected_version is not None and expected_version != (current or 0):
+                raise StaleStateError(f"state of {customer_id!r} is at version {current or 0}, "
+                                      f"not {expected_version}")
+            if current is None:
+                # Microsecond clock: a re-created state never reuses an old version number,
+                # so no worker's cache can mistake it for the erased one.
+                new = time.time_ns() // 1000
+                db.add(CustomerState(profile_id=customer_id, version=new, data=data,
+                                     updated_at=now))
+                try:
+                    db.commit()
+                except IntegrityError as exc:  # another worker created it first
+                    raise StaleStateError(f"state of {customer_id!r} was just created") from exc
+                return new
+            new = int(current) + 1
+            result = db.execute(update(CustomerState).where(
+                CustomerState.profile_id == customer_id, CustomerState.version == current
+            ).values(version=new, data=data, updated_at=now))
+            if not getattr(result, "rowcount", 0):
+                db.rollback()
+                raise StaleStateError(f"state of {customer_id!r} changed while saving")
+            db.commit()
+            return new
+
+    def delete(self, customer_id: str) -> bool:
+        with self.sessions() as db:
+            result = db.execute(delete(CustomerState)
+                                .where(CustomerState.profile_id == customer_id))
+            db.commit()
+        return bool(getattr(result, "rowcount", 0))
