@@ -29,6 +29,20 @@ def startup(rt: Runtime) -> None:
             db.commit()
     if settings.load_demo:
         load_demo(rt)
+    if settings.search_enabled:
+        from app.services.search import SearchRuntime
+
+        search = SearchRuntime(settings, rt.sessions)
+        rt.extras["search"] = search
+        rt.hooks.catalog.append(search.on_catalog)
+        rt.readiness["search"] = search.status
+        search.start(background=True)
+
+
+def shutdown(rt: Runtime) -> None:
+    search = rt.extras.get("search")
+    if search is not None:
+        search.stop()
 
 
 def demo_keys(rt: Runtime) -> dict[str, str]:

@@ -15,8 +15,8 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import errors
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import catalog, customers, events, health, keys
-from app.bootstrap import startup
+from app.api.routes import catalog, customers, events, health, keys, search
+from app.bootstrap import shutdown, startup
 from app.logging import configure_logging
 from app.runtime import Runtime
 from app.schemas.events import EventBatch
@@ -49,6 +49,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        shutdown(rt)
         rt.close()
 
 
@@ -61,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
-    for module in (catalog, events, customers, keys):
+    for module in (catalog, search, events, customers, keys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _openapi_with_extra_models(app, [EventBatch])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,8 @@ class Runtime:
     limiter: RateLimiter
     secret: str
     extras: dict[str, Any] = field(default_factory=dict)
+    # name -> callable returning "ok", "loading" or "error: ..." for /readyz
+    readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

@@ -58,6 +58,14 @@ class Settings(BaseSettings):
     default_consent_personalization: bool = True
     default_phone_country_code: str = "1"
 
+    # Retrieval
+    search_enabled: bool = Field(default=True, description="Load the embedder and index.")
+    embedding_model_dir: Path | None = Field(
+        default=None, description="A sentence-transformers directory; default: MiniLM wheel.")
+    index_exact_threshold: int = Field(default=50_000, ge=1)
+    index_ef_search: int = Field(default=128, ge=8, le=4096)
+    index_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+
     log_level: str = "INFO"
     log_json: bool = True
     load_demo: bool = False

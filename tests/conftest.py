@@ -76,7 +76,9 @@ def make_settings(tmp_path: Path, url: str, **overrides: Any) -> Any:
 
     values: dict[str, Any] = {
         "data_dir": tmp_path / "var", "database_url": url, "bootstrap_admin_key": ADMIN_KEY,
-        "rate_limit_enabled": False, "env": "test", "log_level": "WARNING"}
+        "rate_limit_enabled": False, "env": "test", "log_level": "WARNING",
+        # Most service tests do not search; those that do turn the index on.
+        "search_enabled": False}
     values.update(overrides)
     return Settings(**values)
 

@@ -52,6 +52,17 @@ def get_principal(request: Request, rt: RuntimeDep, db: SessionDep) -> Principal
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
+def get_optional_principal(request: Request, rt: RuntimeDep, db: SessionDep
+                           ) -> Principal | None:
+    """For public endpoints that do more for a caller with a key (personalization)."""
+    if _api_key(request) is None:
+        return None
+    return get_principal(request, rt, db)
+
+
+OptionalPrincipalDep = Annotated[Principal | None, Depends(get_optional_principal)]
+
+
 def require(*roles: Role):  # type: ignore[no-untyped-def]
     def dep(principal: PrincipalDep) -> Principal:
         principal.require(*roles)

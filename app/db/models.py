@@ -58,6 +58,17 @@ class ItemRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class CatalogChange(Base):
+    """Outbox of catalog writes: every worker tails it to keep its in-memory index current."""
+
+    __tablename__ = "catalog_changes"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(64))
+    op: Mapped[str] = mapped_column(String(8))  # upsert | delete
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class Profile(Base):
     """One person as the shop knows them; `merged_into` points at the surviving profile."""
 

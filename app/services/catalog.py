@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
-from app.db.models import ItemRow
+from app.db.models import CatalogChange, ItemRow
 from app.db.upsert import upsert
 from retrieval.catalog import Item, RowError
 
@@ -43,12 +43,17 @@ def upsert_items(db: Session, items: Sequence[Item]) -> int:
     rows = [_values(i, now) for i in unique.values()]
     for start in range(0, len(rows), 500):
         upsert(db, ItemRow, rows[start:start + 500], key=["id"])
+    db.execute(insert(CatalogChange), [{"item_id": i, "op": "upsert", "at": now} for i in unique])
     return len(rows)
 
 
 def delete_items(db: Session, ids: Sequence[str]) -> int:
     result = db.execute(delete(ItemRow).where(ItemRow.id.in_(list(ids))))
-    return int(getattr(result, "rowcount", 0) or 0)
+    n = int(getattr(result, "rowcount", 0) or 0)
+    if n:
+        now = datetime.now(UTC)
+        db.execute(insert(CatalogChange), [{"item_id": i, "op": "delete", "at": now} for i in ids])
+    return n
 
 
 def get_item(db: Session, item_id: str) -> Item | None:
@@ -72,6 +77,25 @@ def list_items(db: Session, *, limit: int = 50, offset: int = 0, category: str |
 
 def all_items(db: Session) -> list[Item]:
     return [row_to_item(r) for r in db.scalars(select(ItemRow).order_by(ItemRow.id))]
+
+
+def items_by_id(db: Session, ids: Iterable[str]) -> dict[str, Item]:
+    wanted = list(set(ids))
+    out: dict[str, Item] = {}
+    for start in range(0, len(wanted), 900):
+        rows = db.scalars(select(ItemRow).where(ItemRow.id.in_(wanted[start:start + 900])))
+        out.update({r.id: row_to_item(r) for r in rows})
+    return out
+
+
+def changes_since(db: Session, after: int, limit: int = 5000) -> list[tuple[int, str, str]]:
+    rows = db.execute(select(CatalogChange.id, CatalogChange.item_id, CatalogChange.op)
+                      .where(CatalogChange.id > after).order_by(CatalogChange.id).limit(limit))
+    return [(int(i), str(item), str(op)) for i, item, op in rows]
+
+
+def last_change_id(db: Session) -> int:
+    return int(db.scalar(select(func.max(CatalogChange.id))) or 0)
 
 
 def existing_ids(db: Session, ids: Iterable[str]) -> set[str]:

@@ -28,7 +28,7 @@ from app.db.models import (
 from app.services.identity import cluster_ids, root_of
 
 # Tables that never hold personal data.
-NON_PERSONAL_TABLES = frozenset({"items", "api_keys", "alembic_version"})
+NON_PERSONAL_TABLES = frozenset({"items", "catalog_changes", "api_keys", "alembic_version"})
 PERSONAL_TABLES = frozenset({"profiles", "identifiers", "merges", "consents", "events",
                              "chat_sessions", "messages", "customer_states", "audit_log"})
 

@@ -218,8 +218,9 @@
       : state.category || (state.tag ? tagLabel(state.tag) : "All products");
     el.title.textContent = heading;
     var n = list.length;
-    el.status.textContent = n + (n === 1 ? " product" : " products")
-      + (state.query && state.searchFallback ? " (matched in this page)" : "");
+    el.status.textContent = n + (n === 1 ? " product" : " products");
+    // The welcome banner belongs to the front page; results should start near the top.
+    $("hero").hidden = Boolean(state.query || state.category);
 
     Array.prototype.forEach.call(el.cats.querySelectorAll(".cat"), function (b) {
       var on = !state.query && b.getAttribute("data-cat") === state.category;
@@ -278,12 +279,10 @@
     getJSON("/v1/search?q=" + encodeURIComponent(q) + "&k=24").then(function (data) {
       if (token !== searchToken) return;
       state.results = normalizeItems(data);
-      state.searchFallback = false;
       render();
     }).catch(function () {
       if (token !== searchToken) return;
-      state.results = clientSearch(q);
-      state.searchFallback = true;
+      state.results = clientSearch(q);  // search service down: match the loaded catalog
       render();
     });
   }

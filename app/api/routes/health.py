@@ -28,8 +28,8 @@ def readyz(rt: RuntimeDep) -> Any:
         checks["database"] = "ok"
     except Exception as exc:  # report, don't raise: this endpoint is for probes
         checks["database"] = f"error: {type(exc).__name__}"
-    for name, status in rt.extras.get("readiness", {}).items():
-        checks[name] = status
+    for name, status in rt.readiness.items():
+        checks[name] = status()
     ok = all(v == "ok" for v in checks.values())
     return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
                         status_code=200 if ok else 503)

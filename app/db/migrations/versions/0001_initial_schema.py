@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 13:15:21.998921
+Create Date: 2026-11-23 13:16:13.404581
 """
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import sqlalchemy as sa
 from alembic import op
 
 from app.db.types import UTCDateTime
-
 
 revision: str = '0001'
 down_revision: str | None = None
@@ -45,6 +44,13 @@ def upgrade() -> None:
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_audit_log_subject'), ['subject'], unique=False)
 
+    op.create_table('catalog_changes',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('item_id', sa.String(length=64), nullable=False),
+    sa.Column('op', sa.String(length=8), nullable=False),
+    sa.Column('at', UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_catalog_changes'))
+    )
     op.create_table('chat_sessions',
     sa.Column('id', sa.String(length=80), nullable=False),
     sa.Column('profile_id', sa.String(length=40), nullable=False),
@@ -221,6 +227,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_chat_sessions_profile_id'))
 
     op.drop_table('chat_sessions')
+    op.drop_table('catalog_changes')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_subject'))
 
