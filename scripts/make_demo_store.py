@@ -1,6 +1,6 @@
 """Generate the demo store "Larkfield & Co.": a product catalog and one placeholder SVG per item.
 
-    python scripts/make_demo_store.py                  # writes app/demo/catalog.jsonl + images/
+    python scripts/make_demo_store.py                  # app/demo/catalog.jsonl, images/, store.json
     python scripts/make_demo_store.py --out /tmp/demo  # somewhere else (the tests compare)
 
 The output is committed, so the service and the tests never run this at start-up. It is
@@ -17,8 +17,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import string
 import sys
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ if str(ROOT) not in sys.path:
 from retrieval.catalog import Item  # noqa: E402
 
 SHOP_NAME = "Larkfield & Co."
+SHOP_TAGLINE = "Good things for everyday living"
 DEFAULT_SEED = 20261123
 DEFAULT_OUT = ROOT / "app" / "demo"
 IMAGE_URL = "/demo/images/{id}.svg"
@@ -151,6 +154,7 @@ class PType:
     gift: bool = False
     icon: str | None = None
     lines: list[str] | None = None
+    brands: list[str] | None = None
 
 
 @dataclass
@@ -167,6 +171,17 @@ class Category:
     sensitive: tuple[str, ...] = ()
 
 
+def N(noun: str, price: tuple[int, int] | None = None, f: list[str] | None = None,
+      **attrs: Sampler) -> tuple[str, dict[str, Any]]:
+    """A noun with its own attributes, price range and feature sentences."""
+    extra: dict[str, Any] = dict(attrs)
+    if price:
+        extra["_price"] = price
+    if f:
+        extra["_f"] = f
+    return noun, extra
+
+
 def T(path: str, prefix: str, nouns: list[Any], n: int, price: tuple[int, int],
       attrs: dict[str, Sampler] | None = None, features: list[str] | None = None,
       **kw: Any) -> PType:
@@ -181,11 +196,11 @@ APPAREL = Category(
            "Meadow", "Northfield", "Sunday", "Ashby"],
     openers=[
         "The {title} is the piece you will reach for on repeat.",
-        "Cut from {material} in {color}, this {noun} earns its place in a capsule wardrobe.",
+        "Cut from {material} in {color}, {this} {noun} {earns} a place in a capsule wardrobe.",
         "{brand} designed the {title} for days that start at a desk and end at dinner.",
         "Soft, easy and quietly polished: meet the {title}.",
-        "Our {color} {noun} in {material} has a relaxed drape and a clean, modern finish.",
-        "A wardrobe staple reworked in {material}, the {title} feels as good as it looks.",
+        "Our {color} {noun} in {material} {has} a relaxed drape and a clean, modern finish.",
+        "A wardrobe staple reworked in {material}, the {title} feels as good as {it_looks}.",
         "Made in small runs by {brand}, the {title} is built to be worn for years.",
         "Think of the {title} as the {noun} you wish you had bought years ago.",
     ],
@@ -195,7 +210,7 @@ APPAREL = Category(
         "The colour is dyed to last, so it will not fade after a few washes.",
         "Sizing runs true; if you are between sizes, size up for a roomier feel.",
         "Pack it flat and it comes out of a suitcase ready to wear.",
-        "Finished with tonal stitching and a neat, tag-free neck label.",
+        "Finished with tonal stitching and a soft, tag-free label.",
     ],
     closers=["Model is 5'9\" and wears a size S.", "Ethically made in Portugal.",
              "Part of our slow-fashion capsule: fewer, better pieces.",
@@ -223,10 +238,12 @@ APPAREL = Category(
           ["It has pockets, deep enough for a phone.",
            "An adjustable waist tie lets you choose between cinched and easy.",
            "Fully lined, so it never clings."], icon="dress"),
-        T("Women > Outerwear", "apl-w", ["Trench Coat", "Quilted Jacket", "Longline Coat",
-                                         "Rain Jacket"], 4, (89, 299),
-          {"material": ["wool", "recycled polyester", "cotton twill"],
-           "color": NEUTRALS + ["olive", "rust"], "size": WOMEN_SIZES,
+        T("Women > Outerwear", "apl-w", [N("Trench Coat", material=["cotton twill"]),
+                                         N("Quilted Jacket", material=["recycled polyester"]),
+                                         N("Longline Coat", material=["wool"]),
+                                         N("Rain Jacket", material=["recycled polyester"])],
+          4, (89, 299),
+          {"color": NEUTRALS + ["olive", "rust"], "size": WOMEN_SIZES,
            "fit": ["regular", "oversized"]},
           ["A storm flap and a water-repellent finish keep showers out.",
            "Interior pockets are sized for a phone and a passport.",
@@ -236,11 +253,14 @@ APPAREL = Category(
            "size": WOMEN_SIZES, "fit": ["regular", "cropped"]},
           ["Asymmetric zip, snap lapels and a soft, broken-in hand from day one.",
            "Quilted shoulder panels add structure without stiffness."], gift=True),
-        T("Men > Shirts", "apl-m", ["Oxford Shirt", "Flannel Shirt", "Polo Shirt", "Henley",
-                                    "Camp-Collar Shirt"], 6, (34, 98),
-          {"material": ["cotton", "organic cotton", "linen", "brushed cotton"],
-           "color": ALL_COLORS, "size": MEN_SIZES, "fit": ["slim", "regular", "relaxed"]},
-          ["A button-down collar that keeps its roll, with or without a tie.",
+        T("Men > Shirts", "apl-m", [N("Oxford Shirt", material=["cotton", "organic cotton"]),
+                                    N("Flannel Shirt", material=["brushed cotton"]),
+                                    N("Polo Shirt", material=["cotton", "organic cotton"]),
+                                    N("Henley", material=["cotton", "organic cotton", "linen"]),
+                                    N("Camp-Collar Shirt", material=["linen", "tencel"])],
+          6, (34, 98),
+          {"color": ALL_COLORS, "size": MEN_SIZES, "fit": ["slim", "regular", "relaxed"]},
+          ["A collar that keeps its shape, wash after wash.",
            "Garment-washed for a soft, slightly faded look.",
            "A curved hem sits neatly over a belt when worn untucked."]),
         T("Men > Knitwear", "apl-m", ["Quarter-Zip Sweater", "Crewneck Sweater",
@@ -250,18 +270,25 @@ APPAREL = Category(
            "fit": ["regular", "relaxed"]},
           ["Fine-gauge and light enough to layer under a blazer.",
            "Saddle shoulders give a comfortable range of movement."], gift=True),
-        T("Men > Trousers", "apl-m", ["Chinos", "Selvedge Jeans", "Drawstring Trousers",
-                                      "Cargo Pants"], 5, (49, 149),
-          {"material": ["cotton twill", "denim", "linen", "organic cotton"],
-           "color": ["navy", "charcoal", "camel", "olive", "black", "oat"],
+        T("Men > Trousers", "apl-m", [N("Chinos", material=["cotton twill", "organic cotton"]),
+                                      N("Selvedge Jeans", (89, 149), material=["denim"]),
+                                      N("Drawstring Trousers", material=["linen",
+                                                                         "organic cotton"]),
+                                      N("Cargo Pants", material=["cotton twill", "ripstop "
+                                                                 "cotton"])], 5, (49, 149),
+          {"color": ["navy", "charcoal", "camel", "olive", "black", "oat"],
            "size": All(("30", "32", "34", "36", "38")), "fit": ["slim", "straight", "relaxed"]},
           ["A touch of stretch makes them comfortable from the first wear.",
            "Reinforced pockets and bar-tacked stress points mean they last.",
            "Finished with a hidden coin pocket and a YKK zip fly."]),
-        T("Men > Outerwear", "apl-m", ["Field Jacket", "Puffer Jacket", "Bomber Jacket",
-                                       "Overshirt"], 4, (89, 349),
-          {"material": ["waxed canvas", "recycled polyester", "wool", "leather"],
-           "color": ["navy", "olive", "black", "tan", "charcoal"], "size": MEN_SIZES,
+        T("Men > Outerwear", "apl-m", [N("Field Jacket", material=["waxed canvas",
+                                                                     "cotton twill"]),
+                                       N("Puffer Jacket", material=["recycled polyester"]),
+                                       N("Bomber Jacket", (149, 349),
+                                         material=["leather", "wool"]),
+                                       N("Overshirt", material=["wool", "cotton twill"])],
+          4, (89, 349),
+          {"color": ["navy", "olive", "black", "tan", "charcoal"], "size": MEN_SIZES,
            "fit": ["regular", "relaxed"]},
           ["Four front pockets carry everything you need for a day out.",
            "A corduroy-lined collar softens the look and the feel.",
@@ -283,11 +310,12 @@ FOOTWEAR = Category(
            "Cove"],
     openers=[
         "The {title} pairs all-day comfort with a clean, timeless shape.",
-        "Built on a cushioned footbed, this {noun} in {material} is made for long days on foot.",
+        "Built on a cushioned footbed, {this} {noun} in {material} {is} made for long days on "
+        "foot.",
         "{brand} makes the {title} by hand, with a sole you can have replaced.",
         "Walk further in the {title}.",
-        "A {noun} that goes with everything: {color} {material} and a slim profile.",
-        "If you buy one {noun} this year, make it the {title}.",
+        "Goes with everything: the {title} in {color}, with a slim, timeless profile.",
+        "If you buy one new pair this year, make it the {title}.",
     ],
     extras=[
         "A cushioned insole is removable for custom orthotics.",
@@ -299,25 +327,48 @@ FOOTWEAR = Category(
     closers=["Comes with a cotton dust bag.", "Resoleable for years of wear.",
              "Free exchanges on sizes."],
     types=[
-        T("Women", "ftw-w", ["Ankle Boots", "Ballet Flats", "Loafers", "Low-Top Sneakers",
-                             "Strappy Sandals", "Mules"], 10, (59, 229),
-          {"material": ["leather", "suede", "vegan leather", "canvas", "recycled knit"],
-           "color": ["black", "tan", "brown", "white", "ivory", "burgundy", "blush", "sage"],
+        T("Women", "ftw-w", [
+            N("Ankle Boots", (119, 229), ["A stacked 4 cm heel is comfortable enough for "
+                                          "all-day wear.", "Elastic side gussets let them slip "
+                                          "on and off easily."],
+              material=["leather", "suede", "vegan leather"]),
+            N("Ballet Flats", (59, 149), ["A padded heel counter prevents rubbing."],
+              material=["leather", "vegan leather"]),
+            N("Loafers", (89, 189), ["A hand-stitched apron toe and a low, stacked heel."],
+              material=["leather", "suede", "vegan leather"]),
+            N("Low-Top Sneakers", (69, 139), ["A cupsole with a grippy gum rubber outsole."],
+              material=["canvas", "leather", "recycled knit", "vegan leather"]),
+            N("Strappy Sandals", (49, 119), ["Adjustable ankle straps with a brass buckle."],
+              material=["leather", "vegan leather"]),
+            N("Mules", (79, 159), ["Backless, easy and surprisingly secure on the foot."],
+              material=["suede", "leather"])], 10, (59, 229),
+          {"color": ["black", "tan", "brown", "white", "ivory", "burgundy", "blush", "sage"],
            "size": W_SHOE, "width": ["regular", "wide"]},
-          ["A stacked 4 cm heel is comfortable enough for all-day wear.",
-           "Elastic side gussets let them slip on and off easily.",
-           "Padded heel counters prevent rubbing."]),
-        T("Men", "ftw-m", ["Chelsea Boots", "Derby Shoes", "Court Sneakers", "Hiking Boots",
-                           "Boat Shoes", "Slides"], 9, (49, 249),
-          {"material": ["leather", "suede", "vegan leather", "canvas", "recycled knit"],
-           "color": ["black", "tan", "brown", "white", "navy", "olive", "charcoal"],
+          ["Cushioned insoles are shaped to support the arch.",
+           "They pack flat for travel."]),
+        T("Men", "ftw-m", [
+            N("Chelsea Boots", (149, 249), ["A Goodyear-welted construction means they can be "
+                                            "resoled again and again."],
+              material=["leather", "suede"]),
+            N("Derby Shoes", (119, 219), ["Open lacing makes them easy to fit over a high "
+                                          "instep."], material=["leather"]),
+            N("Court Sneakers", (69, 149), ["Cupsole construction with a gum rubber sole."],
+              material=["leather", "canvas", "vegan leather", "recycled knit"]),
+            N("Hiking Boots", (129, 229), ["A waterproof membrane keeps feet dry on muddy "
+                                           "trails."], material=["leather", "recycled knit"]),
+            N("Boat Shoes", (69, 129), ["Siped soles grip wet decks."],
+              material=["leather", "canvas"]),
+            N("Slides", (29, 59), ["A contoured footbed moulds to your foot after a few wears."],
+              material=["vegan leather", "recycled foam"])], 9, (49, 249),
+          {"color": ["black", "tan", "brown", "white", "navy", "olive", "charcoal"],
            "size": M_SHOE, "width": ["regular", "wide"]},
-          ["A Goodyear-welted construction means they can be resoled again and again.",
-           "Waterproof membranes keep feet dry on muddy trails.",
-           "Cupsole construction with a gum rubber sole."]),
-        T("Kids", "ftw-k", ["Light-Up Sneakers", "Rain Boots", "Hook-and-Loop Sneakers",
-                            "Adventure Sandals"], 5, (24, 69),
-          {"material": ["canvas", "recycled knit", "vegan leather", "natural rubber"],
+          ["Leather-lined for breathability.", "They come with a spare pair of laces."]),
+        T("Kids", "ftw-k", [N("Light-Up Sneakers", material=["canvas", "recycled knit"]),
+                            N("Rain Boots", material=["natural rubber"]),
+                            N("Hook-and-Loop Sneakers", material=["canvas", "vegan leather"]),
+                            N("Adventure Sandals", material=["recycled knit",
+                                                             "vegan leather"])], 5, (24, 69),
+          {
            "color": ["navy", "red", "pink", "yellow", "sky blue", "multicolour"],
            "size": K_SHOE, "age": Some(("3-5", "6-8", "9-12"), 1, 2)},
           ["Hook-and-loop straps mean little ones can put them on themselves.",
@@ -325,6 +376,10 @@ FOOTWEAR = Category(
           title="{line} Kids' {noun}"),
     ],
 )
+
+KITCHEN_BRANDS = ["Copperleaf Kitchen", "Brasswick", "Tilda & Thyme"]
+DECOR_BRANDS = ["Norwick Home", "Cinderwood"]
+BABY_BRANDS = ["Littlebloom", "Nestling & Co."]
 
 HOME = Category(
     name="Home", colors=("#e3f1ea", "#a9d3bf"), icon="vase",
@@ -334,7 +389,8 @@ HOME = Category(
            "Tidewater", "Larch", "Ember", "Halcyon", "Sorrel"],
     openers=[
         "The {title} brings a little calm to everyday routines.",
-        "Crafted from {material}, this {noun} is made to be used every day and handed down.",
+        "Crafted from {material}, {this} {noun} {is} made to be used every day and handed "
+        "down.",
         "{brand} spent two years refining the {title}, and it shows.",
         "Simple, sturdy and quietly beautiful: the {title}.",
         "Give your home a lift with our {noun} in {color}.",
@@ -351,35 +407,42 @@ HOME = Category(
     closers=["Designed in Copenhagen, made in Portugal.", "Free delivery on orders over $75.",
              "Part of our bestselling home collection."],
     types=[
-        T("Kitchen > Cookware", "hom-k", [("Skillet", {"material": ["cast iron", "carbon steel"]}),
-                                          ("Dutch Oven", {"material": ["enameled cast iron"]}),
-                                          ("Saucepan", {"material": ["stainless steel"]}),
-                                          ("Frying Pan", {"material": ["stainless steel",
-                                                                      "carbon steel"]}),
-                                          ("Stockpot", {"material": ["stainless steel"]})],
-          7, (29, 249),
+        T("Kitchen > Cookware", "hom-k", [
+            N("Skillet", (29, 89), material=["cast iron", "carbon steel"]),
+            N("Dutch Oven", (129, 279), ["Holds 5.5 litres: enough for a stew for six."],
+              material=["enameled cast iron"]),
+            N("Saucepan", (39, 119), material=["stainless steel"], color=["silver"]),
+            N("Frying Pan", (34, 109), material=["carbon steel"], color=["black"]),
+            N("Stockpot", (59, 149), material=["stainless steel"], color=["silver"])], 7, (29, 249),
           {"color": ["black", "red", "sage", "navy", "cream", "silver"],
            "size": ["20 cm", "24 cm", "28 cm"]},
           ["Works on every hob, including induction, and goes straight into the oven.",
            "Heavy base for even heat with no hot spots.",
-           "Stay-cool handles and a drip-free pouring rim."], icon="pan"),
+           "Stay-cool handles and a drip-free pouring rim."], icon="pan",
+          brands=KITCHEN_BRANDS),
         T("Kitchen > Tableware", "hom-k", ["Dinner Plate Set", "Pasta Bowl Set", "Mug Set",
                                            "Serving Platter", "Tumbler Set"], 6, (19, 99),
           {"material": ["stoneware", "porcelain", "recycled glass"],
            "color": ["white", "cream", "sage", "sky blue", "terracotta", "charcoal", "clear"]},
           ["A reactive glaze means no two pieces look exactly the same.",
            "Stacks neatly to save cupboard space.",
-           "Chip-resistant rims for everyday family use."], icon="pan", gift=True),
+           "Chip-resistant rims for everyday family use."], icon="pan", gift=True,
+          brands=KITCHEN_BRANDS),
         T("Kitchen > Tools & Gadgets", "hom-k",
-          [("Chef's Knife", {"material": ["stainless steel", "carbon steel"]}),
-           ("Cutting Board", {"material": ["olive wood", "acacia wood"]}),
-           ("Pour-Over Coffee Set", {"material": ["borosilicate glass", "porcelain"]}),
-           ("Pepper Mill", {"material": ["acacia wood", "stainless steel"]}),
-           ("Utensil Set", {"material": ["olive wood", "silicone"]})], 7, (12, 139),
+          [N("Chef's Knife", (49, 139), ["A full-tang 20 cm blade, hand-sharpened to 15 degrees."],
+             material=["stainless steel", "carbon steel"]),
+           N("Cutting Board", (29, 79), ["Reversible, with a juice groove on one side."],
+             material=["olive wood", "acacia wood"]),
+           N("Pour-Over Coffee Set", (34, 69), ["Brews two perfect cups in four minutes."],
+             material=["borosilicate glass", "porcelain"]),
+           N("Pepper Mill", (24, 59), ["A ceramic grinder adjusts from fine to coarse."],
+             material=["acacia wood", "stainless steel"]),
+           N("Utensil Set", (19, 45), ["Five essential tools, gentle on non-stick pans."],
+             material=["olive wood", "silicone"])], 7, (12, 139),
           {"color": ["natural", "black", "silver", "white"]},
-          ["Balanced in the hand and comfortable for long prep sessions.",
-           "Every piece is food-safe and free from BPA.",
-           "A thoughtful design that saves a few minutes every day."], icon="pan", gift=True),
+          ["Every piece is food-safe and free from BPA.",
+           "A thoughtful design that saves a few minutes every day."], icon="pan", gift=True,
+          brands=KITCHEN_BRANDS),
         T("Decor > Candles", "hom-d", ["Soy Candle", "Three-Wick Candle", "Travel Tin Candle",
                                        "Pillar Candle"], 6, (14, 59),
           {"material": ["soy wax", "coconut wax", "beeswax"],
@@ -389,32 +452,49 @@ HOME = Category(
           ["Hand-poured with a cotton wick for a clean, even burn of about 50 hours.",
            "Housed in a reusable glass vessel that makes a pretty planter once empty.",
            "Blended with phthalate-free fragrance oils."], icon="candle", gift=True,
-          title="{line} {Scent} {noun}"),
-        T("Decor > Cushions & Throws", "hom-d", ["Throw Pillow", "Knit Throw", "Lumbar Cushion",
-                                                 "Chunky Blanket"], 6, (29, 169),
+          brands=DECOR_BRANDS, title="{line} {Scent} {noun}"),
+        T("Decor > Cushions & Throws", "hom-d", [
+            N("Throw Pillow", (29, 69), ["A hidden zip makes the cover easy to remove and wash.",
+                                         "Comes with a feather-free insert that keeps its loft."]),
+            N("Knit Throw", (59, 149)),
+            N("Lumbar Cushion", (34, 79), ["A hidden zip makes the cover easy to remove and "
+                                           "wash."]),
+            N("Chunky Blanket", (89, 169))], 6, (29, 169),
           {"material": ["wool", "linen", "cotton", "recycled polyester", "velvet"],
            "color": ALL_COLORS, "size": ["50 x 50 cm", "40 x 60 cm", "130 x 170 cm"]},
-          ["Comes with a feather-free insert that keeps its loft.",
-           "A hidden zip makes the cover easy to remove and wash.",
-           "Heavy enough to feel cosy, light enough for a summer evening."], icon="pillow"),
-        T("Decor > Vases & Objects", "hom-d", ["Bud Vase", "Table Vase", "Wall Mirror",
-                                               "Photo Frame", "Table Lamp"], 6, (19, 189),
-          {"material": ["ceramic", "glass", "brass", "rattan", "oak"],
-           "color": ["white", "sage", "terracotta", "gold", "natural", "black", "clear"]},
+          ["Finished with neat, hand-stitched edges.",
+           "Heavy enough to feel cosy, light enough for a summer evening."], icon="pillow",
+          brands=DECOR_BRANDS),
+        T("Decor > Vases & Objects", "hom-d", [
+            N("Bud Vase", (19, 39), ["Holds a single stem or a few sprigs of rosemary."],
+              material=["ceramic", "glass"]),
+            N("Table Vase", (34, 89), material=["ceramic", "glass"]),
+            N("Wall Mirror", (89, 189), ["Ready to hang, with a sturdy steel D-ring."],
+              material=["brass", "oak", "rattan"]),
+            N("Photo Frame", (19, 49), ["Takes a 5 x 7 inch print, standing or hanging."],
+              material=["oak", "brass"]),
+            N("Table Lamp", (69, 179), ["Takes an E27 bulb; a warm LED is included."],
+              material=["ceramic", "brass", "rattan"])], 6, (19, 189),
+          {"color": ["white", "sage", "terracotta", "gold", "natural", "black", "clear"]},
           ["Beautiful on its own or grouped in threes on a shelf.",
-           "Felt pads underneath protect your furniture."], gift=True),
+           "Felt pads underneath protect your furniture."], gift=True, brands=DECOR_BRANDS),
         T("Bedding & Bath", "hom-b",
-          [("Duvet Cover Set", {"size": ["twin", "full", "queen", "king"]}),
-           ("Sheet Set", {"size": ["twin", "full", "queen", "king"]}),
-           ("Bath Towel Set", {"size": ["set of 4", "set of 6"]}),
-           ("Waffle Robe", {"size": ["s/m", "l/xl"]}),
-           ("Bath Mat", {"size": ["50 x 80 cm"]})], 8, (29, 249),
+          [N("Duvet Cover Set", (119, 249), ["Corner ties keep the duvet in place."],
+             size=["twin", "full", "queen", "king"]),
+           N("Sheet Set", (89, 219), ["Deep pockets fit mattresses up to 40 cm."],
+             size=["twin", "full", "queen", "king"]),
+           N("Bath Towel Set", (49, 119), ["Heavy 600 gsm loops that dry fast."],
+             size=["set of 4", "set of 6"]),
+           N("Waffle Robe", (69, 129), ["A waffle weave that is light, absorbent and quick "
+                                        "to dry."], size=["s/m", "l/xl"]),
+           N("Bath Mat", (29, 59), ["A non-slip backing keeps it in place."],
+             size=["50 x 80 cm"])], 8, (29, 249),
           {"material": ["percale cotton", "sateen cotton", "linen", "organic cotton",
                         "bamboo lyocell"],
            "color": ["white", "ivory", "oat", "sage", "sky blue", "charcoal", "blush"]},
           ["OEKO-TEX certified, so nothing harmful touches your skin.",
-           "Long-staple fibres mean less pilling and a softer feel over time.",
-           "Envelope closures and deep pockets fit mattresses up to 40 cm."], icon="pillow"),
+           "Long-staple fibres mean less pilling and a softer feel over time."],
+          icon="pillow", brands=["Quiet Harbour Linens", "Norwick Home"]),
     ],
 )
 
@@ -425,17 +505,17 @@ BEAUTY = Category(
            "Clarity"],
     openers=[
         "The {title} is a small daily ritual that makes a big difference.",
-        "Formulated for {skin} skin, this {noun} feels light and absorbs in seconds.",
+        "Formulated for {skin} skin, {this} {noun} {feels} light and {absorbs} in seconds.",
         "{brand} blends botanical actives into the {title} for visible results in weeks.",
         "Your bathroom shelf, upgraded: the {title}.",
         "Lightly scented with {scent}, the {title} turns a routine into a moment of calm.",
         "Dermatologist tested and gentle, the {title} suits every day.",
-        "We asked 200 testers to try the {title}; 9 in 10 wanted a second bottle.",
+        "We asked 200 testers to try the {title}; 9 in 10 wanted to keep using it.",
     ],
     extras=[
         "Free from parabens, sulphates and synthetic dyes.",
         "Packaged in recyclable glass with an aluminium cap.",
-        "A little goes a long way: one bottle lasts about three months.",
+        "A little goes a long way, so it lasts for months.",
         "Patch test before first use if your skin is reactive.",
         "Refills are available to cut down on packaging.",
     ],
@@ -491,11 +571,11 @@ HEALTH = Category(
     lines=["Daily", "Essential", "Balance", "Restore", "Vital", "Core", "Harmony", "Renew"],
     openers=[
         "The {title} supports your everyday wellbeing, one small habit at a time.",
-        "{brand} created the {title} with clinically studied doses and nothing you do not need.",
+        "{brand} created the {title} with care, and with nothing you do not need.",
         "Feel more like yourself with the {title}.",
-        "Designed with physiotherapists, the {title} makes recovery part of your routine.",
+        "Chosen by our wellness buyers, the {title} earns its place in a daily routine.",
         "A simple addition to your day: the {title}.",
-        "Third-party tested for purity, the {title} is made in a GMP-certified facility.",
+        "Small, thoughtful and easy to use: the {title}.",
     ],
     extras=[
         "Talk to your doctor before use if you are pregnant, nursing or taking medication.",
@@ -506,36 +586,67 @@ HEALTH = Category(
     ],
     closers=["Backed by a 60-day satisfaction guarantee.", "Subscribe and save 10%."],
     types=[
-        T("Vitamins & Supplements", "hlt-v", ["Vitamin D3 Gummies", "Magnesium Glycinate Capsules",
-                                              "Omega-3 Softgels", "Daily Multivitamin",
-                                              "Probiotic Capsules", "Iron + Vitamin C Tablets"],
+        T("Vitamins & Supplements", "hlt-v", [
+            N("Vitamin D3 Gummies", f=["1,000 IU of vitamin D3 in a tangy orange gummy."]),
+            N("Magnesium Glycinate Capsules", f=["A gentle form of magnesium that is easy on "
+                                                 "the stomach."]),
+            N("Omega-3 Softgels", f=["Sustainably sourced fish oil, triple-filtered.",
+                                     "No fishy aftertaste."]),
+            N("Daily Multivitamin", f=["Twenty-three essential vitamins and minerals."]),
+            N("Probiotic Capsules", f=["Ten billion live cultures from eight strains."]),
+            N("Iron + Vitamin C Tablets", f=["Vitamin C helps your body absorb the iron."])],
           8, (12, 39),
           {"diet": Some(("vegan", "gluten-free", "non-gmo"), 1, 3),
            "count": ["30 count", "60 count", "90 count"]},
-          ["One a day, taken with food.", "No artificial colours, flavours or preservatives.",
-           "Bioavailable forms your body can actually use."], title="{line} {noun}"),
-        T("Fitness Recovery", "hlt-f", ["Foam Roller", "Massage Gun", "Resistance Band Set",
-                                        "Hot & Cold Gel Pack", "Compression Sleeves"], 6,
-          (15, 149),
+          ["Take with food, as directed on the label.",
+           "Third-party tested for purity and made in a GMP-certified facility.",
+           "No artificial colours, flavours or preservatives."], title="{line} {noun}"),
+        T("Fitness Recovery", "hlt-f", [
+            N("Foam Roller", (19, 45), ["A textured surface for a deeper, more even massage."]),
+            N("Massage Gun", (89, 179), ["Five speeds and four heads, quiet enough for the "
+                                         "sofa."]),
+            N("Resistance Band Set", (15, 35), ["Five levels of resistance, from gentle rehab "
+                                                "to strength work."]),
+            N("Hot & Cold Gel Pack", (12, 24), ["Freeze it or warm it, then wrap it around a "
+                                                "sore knee or shoulder."]),
+            N("Compression Sleeves", (19, 39), ["Graduated compression supports calves on "
+                                                "long runs and flights."])], 6, (15, 149),
           {"color": ["black", "grey", "sage", "navy", "coral"]},
-          ["Targets tight muscles after runs, rides and long days at a desk.",
-           "Textured surface for a deeper, more even massage."], title="{line} {noun}"),
-        T("Sleep & Relaxation", "hlt-s", ["Weighted Blanket", "Silk Sleep Mask",
-                                          "Melatonin Gummies", "Pillow Mist",
-                                          "White Noise Machine"], 6, (12, 179),
-          {"color": ["grey", "navy", "lavender", "oat", "white"]},
-          ["Helps you wind down so you fall asleep faster.",
-           "Lavender and chamomile create a calming bedtime ritual."], title="{line} {noun}"),
-        T("Home Health", "hlt-h", ["Digital Thermometer", "Blood Pressure Monitor",
-                                   "Weekly Pill Organizer", "First Aid Kit"], 4, (9, 79),
-          {"color": ["white", "grey"]},
-          ["Large, backlit display that is easy to read at night.",
-           "Stores readings so you can share them with your doctor."], title="{line} {noun}"),
-        T("Mindfulness", "hlt-m", ["Guided Anxiety Journal", "Meditation Cushion",
-                                   "Breathing Coach Light"], 3, (18, 89),
+          ["Designed for sore muscles after runs, rides and long days at a desk."],
+          title="{line} {noun}"),
+        T("Sleep & Relaxation", "hlt-s", [
+            N("Weighted Blanket", (99, 179), ["Glass beads in small pockets spread the weight "
+                                              "evenly."], color=["grey", "navy", "oat"]),
+            N("Silk Sleep Mask", (19, 39), ["Pure mulberry silk blocks light without pressing "
+                                            "on your eyes."],
+              color=["lavender", "oat", "navy", "blush"]),
+            N("Melatonin Gummies", (12, 24), ["A low 1 mg dose for an occasional sleepless "
+                                              "night."], diet=Some(("vegan", "gluten-free"))),
+            N("Pillow Mist", (14, 29), ["Lavender and chamomile for a calming bedtime "
+                                        "ritual."], scent=["lavender"]),
+            N("White Noise Machine", (39, 79), ["Twenty soothing sounds and a gentle night "
+                                               "light."], color=["white", "grey"])], 6,
+          (12, 179), {}, ["Helps you wind down so you fall asleep faster."],
+          title="{line} {noun}"),
+        T("Home Health", "hlt-h", [
+            N("Digital Thermometer", (12, 24), ["Reads in eight seconds, with a fever alert."]),
+            N("Blood Pressure Monitor", (39, 79), ["Stores readings so you can share them with "
+                                                   "your doctor."]),
+            N("Weekly Pill Organizer", (9, 19), ["Morning and evening compartments for every "
+                                                 "day of the week."]),
+            N("First Aid Kit", (24, 49), ["Eighty-five essentials in a zipped, wipe-clean "
+                                          "case."])], 4, (9, 79),
+          {"color": ["white", "grey"]}, ["Large, clear markings that are easy to read."],
+          title="{line} {noun}"),
+        T("Mindfulness", "hlt-m", [
+            N("Guided Anxiety Journal", (18, 28), ["Short daily prompts help you notice and "
+                                                   "name what you feel."]),
+            N("Meditation Cushion", (49, 89), ["Filled with buckwheat hulls that shape to "
+                                               "your posture."]),
+            N("Breathing Coach Light", (39, 59), ["A soft light that swells and fades to pace "
+                                                  "your breathing."])], 3, (18, 89),
           {"color": ["sage", "oat", "lavender"]},
-          ["Short daily prompts help you notice and name what you feel.",
-           "Made with input from licensed therapists."], title="{line} {noun}",
+          ["Made with input from licensed therapists."], title="{line} {noun}",
           sensitive=("mental_health",)),
     ],
 )
@@ -546,17 +657,16 @@ BABY = Category(
     lines=["Cuddle", "Nest", "Tiny", "Moonbeam", "Snug", "Lullaby", "Sprout", "Dandelion"],
     openers=[
         "The {title} is made for the moments that matter most.",
-        "Gentle on delicate skin, this {noun} is made from {material}.",
+        "Gentle on delicate skin, {this} {noun} {is} made from {material}.",
         "{brand} designed the {title} with midwives and a lot of real-life testing.",
         "Comfort for you, and for the little one: the {title}.",
-        "Softer than soft, the {title} in {color} is a new-parent favourite.",
+        "Softer than soft, the {title} in {color} {is} a new-parent favourite.",
         "Everything you need and nothing you do not: the {title}.",
     ],
     extras=[
-        "Free from fragrance, parabens and harsh chemicals.",
         "A much-loved baby shower gift.",
-        "Machine washable, because life with little ones is messy.",
         "Tested to the strictest safety standards for babies.",
+        "Designed with parents, for real family life.",
     ],
     closers=["Loved by parents, approved by paediatric nurses.",
              "Free gift wrapping on request."],
@@ -567,43 +677,56 @@ BABY = Category(
           {"material": ["organic cotton", "tencel", "cotton", "recycled polyester"],
            "color": ["black", "navy", "sage", "blush", "oat", "charcoal"], "size": WOMEN_SIZES},
           ["A soft over-bump panel grows with you through every trimester.",
-           "Easy-access clips make nursing simple after baby arrives."],
-          sensitive=("pregnancy",), title="{line} {noun}"),
+           "Cut to fit before, during and after pregnancy."],
+          sensitive=("pregnancy",), title="{line} {noun}", brands=["Mama Juniper"], icon="shirt"),
         T("Maternity > Prenatal Care", "bby-p",
-          [("Prenatal Multivitamin", {"diet": Some(("vegan", "gluten-free"), 1, 2)}),
-           ("Prenatal DHA Softgels", {"diet": ["gluten-free"]}),
-           ("Unscented Body Lotion", {"scent": ["unscented"]}),
-           ("Stretch Mark Balm", {"scent": ["unscented", "cocoa butter"]}),
-           ("Ginger Morning Sickness Chews", {"diet": Some(("vegan", "gluten-free"), 1, 2)}),
-           ("Pregnancy Support Pillow", {"color": ["grey", "white", "sage"]})], 7, (14, 79),
-          {}, ["Made for every stage of pregnancy and the months after.",
-               "Folate, iron and iodine in the forms recommended for expecting mothers.",
-               "Fragrance-free and safe to use from the first trimester."],
-          sensitive=("pregnancy",), title="{line} {noun}"),
+          [N("Prenatal Multivitamin", (19, 39), ["Folate, iron and iodine in the forms "
+                                                 "recommended for expecting mothers."],
+             diet=Some(("vegan", "gluten-free"), 1, 2)),
+           N("Prenatal DHA Softgels", (22, 39), ["Algae-based DHA supports baby's brain and eye "
+                                                 "development."], diet=["gluten-free"]),
+           N("Unscented Body Lotion", (14, 24), ["Fragrance-free and safe to use from the "
+                                                 "first trimester."], scent=["unscented"]),
+           N("Stretch Mark Balm", (18, 34), ["Shea, cocoa butter and vitamin E keep a growing "
+                                             "bump supple."],
+             scent=["unscented", "cocoa butter"]),
+           N("Ginger Morning Sickness Chews", (9, 16), ["Real ginger to settle a queasy "
+                                                        "stomach."],
+             diet=Some(("vegan", "gluten-free"), 1, 2)),
+           N("Pregnancy Support Pillow", (49, 89), ["A C-shape supports bump, back and knees "
+                                                    "at once."],
+             color=["grey", "white", "sage"])], 7, (14, 79),
+          {}, ["Made for every stage of pregnancy and the months after."],
+          sensitive=("pregnancy",), title="{line} {noun}", brands=["Mama Juniper"]),
         T("Baby > Clothing", "bby-c", ["Bodysuit 3-Pack", "Footed Sleepsuit", "Knit Cardigan",
                                        "Muslin Swaddle", "Bobble Hat"], 6, (12, 49),
           {"material": ["organic cotton", "merino wool", "bamboo lyocell", "cotton"],
            "color": ["white", "oat", "sage", "sky blue", "blush", "mustard"],
            "size": All(("0-3m", "3-6m", "6-12m", "12-18m")), "age": "0-2"},
-          ["Envelope shoulders make changes quick, even at 3 a.m.",
-           "Two-way zips for easier night-time nappy changes."], title="{line} Baby {noun}"),
+          ["Soft, flat seams that will not rub delicate skin.",
+           "Machine washable, because life with little ones is messy."],
+          title="{line} Baby {noun}", brands=BABY_BRANDS, icon="shirt"),
         T("Baby > Feeding", "bby-f", ["Glass Bottle Set", "Silicone Bib", "Suction Plate",
                                       "Sippy Cup", "Snack Pot"], 5, (9, 39),
           {"material": ["silicone", "borosilicate glass", "bamboo"],
            "color": ["sage", "blush", "sky blue", "mustard", "grey"], "age": "0-2"},
-          ["BPA-free and dishwasher safe.",
-           "A non-slip base stays put when tiny hands get curious."], title="{line} {noun}"),
-        T("Baby > Nursery", "bby-n", ["Crib Sheet", "Musical Mobile", "Changing Pad Cover",
-                                      "Night Light"], 4, (19, 89),
-          {"material": ["organic cotton", "felt", "wood"],
+          ["BPA-free and dishwasher safe.", "Easy to wipe clean after messy meals."],
+          title="{line} {noun}", brands=BABY_BRANDS),
+        T("Baby > Nursery", "bby-n", [N("Crib Sheet", material=["organic cotton"]),
+                                      N("Musical Mobile", material=["felt"]),
+                                      N("Changing Pad Cover", material=["organic cotton"]),
+                                      N("Night Light", material=["wood"])], 4, (19, 89),
+          {
            "color": ["white", "sage", "oat", "lavender"], "age": "0-2"},
           ["Soft, muted tones for a calm nursery.", "Every part meets nursery safety standards."],
-          title="{line} {noun}", gift=True),
+          title="{line} {noun}", gift=True, brands=BABY_BRANDS),
         T("Baby > Bath & Care", "bby-b", ["Baby Wash", "Nappy Balm", "Fragrance-Free Wipes"], 3,
           (6, 19), {"scent": ["unscented"], "lifestyle": Some(("vegan", "cruelty-free"), 1, 2),
                     "age": "0-2"},
           ["Tear-free and pH-balanced for newborn skin.",
-           "99% water-based with a drop of calendula."], title="{line} {noun}"),
+           "Free from fragrance, parabens and harsh chemicals.",
+           "99% water-based with a drop of calendula."], title="{line} {noun}",
+          brands=BABY_BRANDS),
     ],
 )
 
@@ -616,7 +739,7 @@ GROCERY = Category(
         "The {title} is the pantry upgrade you did not know you needed.",
         "Small-batch and full of flavour, our {noun} is made the slow way.",
         "{brand} sources the {title} directly from family growers.",
-        "Weeknight dinners just got easier with the {title}.",
+        "A little everyday luxury from the pantry shelf: the {title}.",
         "Pure, simple ingredients go into the {title}, and you can taste it.",
         "A cupboard hero from {brand}: the {title}.",
         "Loved by our buyers and chefs alike, the {title} rarely stays on the shelf for long.",
@@ -630,58 +753,92 @@ GROCERY = Category(
     ],
     closers=["Best before date printed on the base.", "Fairly traded and fully traceable."],
     types=[
-        T("Coffee & Tea", "grc-c", [("Whole Bean Coffee", {"roast": ["light", "medium", "dark"]}),
-                                    ("Ground Coffee", {"roast": ["medium", "dark"]}),
-                                    ("Loose Leaf Green Tea", {}), ("Chai Tea Bags", {}),
-                                    ("Ceremonial Matcha", {}), ("Chamomile Tea", {})], 9, (6, 28),
-          {"diet": Some(("vegan", "gluten-free", "organic"), 1, 3),
-           "flavor": ["chocolate & cherry", "caramel", "citrus", "spiced", "floral", "nutty"],
-           "size": ["250 g", "500 g", "20 bags"]},
-          ["Roasted in small batches every Monday.",
-           "Tasting notes of cocoa, toffee and a little fruit.",
+        T("Coffee & Tea", "grc-c", [
+            N("Whole Bean Coffee", (12, 24), ["Roasted in small batches every Monday and "
+                                              "shipped within the week."],
+              roast=["light", "medium", "dark"], size=["250 g", "500 g"],
+              flavor=["chocolate & cherry", "caramel", "citrus", "nutty"]),
+            N("Ground Coffee", (9, 19), ["Ground medium-fine for filter and cafetière."],
+              roast=["medium", "dark"], size=["250 g"], flavor=["caramel", "nutty", "cocoa"]),
+            N("Loose Leaf Green Tea", (8, 18), ["Steep at 80 °C for two minutes for a sweet, "
+                                                "grassy cup."], size=["100 g"],
+              flavor=["jasmine", "sencha", "mint"]),
+            N("Chai Tea Bags", (6, 12), ["Cinnamon, cardamom and ginger on a black tea base."],
+              size=["20 bags"], flavor=["spiced"]),
+            N("Ceremonial Matcha", (19, 34), ["Stone-ground from shade-grown first-harvest "
+                                              "leaves."], size=["30 g"], flavor=["umami"]),
+            N("Chamomile Tea", (5, 10), ["Whole flowers for a honeyed, caffeine-free cup."],
+              size=["20 bags"], flavor=["floral"])], 9, (6, 28),
+          {"diet": Some(("vegan", "gluten-free", "organic"), 1, 3)},
+          ["Packed in a resealable, compostable pouch.",
            "Brews a smooth cup with no bitterness."], title="{line} {noun}", gift=True,
-          icon="cup"),
-        T("Snacks", "grc-s", [("Dark Chocolate Bar", {"diet": Some(("vegan", "gluten-free",
-                                                                      "organic"), 1, 3)}),
-                              ("Sea Salt Crackers", {"diet": Some(("vegan", "organic"), 1, 2)}),
-                              ("Trail Mix", {"diet": Some(("vegan", "gluten-free"), 1, 2)}),
-                              ("Maple Granola", {"diet": Some(("gluten-free", "organic"), 1, 2)}),
-                              ("Kettle Chips", {"diet": Some(("vegan", "gluten-free"), 1, 2)}),
-                              ("Honey Oat Bars", {"diet": Some(("gluten-free", "organic"), 1,
-                                                               2)}),
-                              ("Cheddar Crisps", {"diet": ["gluten-free"]})], 9, (3, 12),
-          {"flavor": ["sea salt", "rosemary", "chili", "original", "cinnamon", "smoked"]},
-          ["Crunchy, moreish and hard to put down.",
-           "Made with whole grains and a pinch of sea salt.",
-           "Individually wrapped for lunchboxes."], title="{line} {Flavor} {noun}"),
-        T("Baking", "grc-b", [("Almond Flour", {"diet": Some(("vegan", "gluten-free", "organic"),
-                                                             2, 3)}),
-                              ("Buttermilk Pancake Mix", {"diet": ["organic"]}),
-                              ("Pure Vanilla Extract", {"diet": Some(("vegan", "gluten-free"), 2,
-                                                                     2)}),
-                              ("Coconut Sugar", {"diet": Some(("vegan", "gluten-free",
-                                                               "organic"), 2, 3)})], 4, (4, 18),
-          {}, ["Finely milled for light, tender bakes.",
-               "A pantry staple for cakes, cookies and weekend pancakes."],
-          title="{line} {noun}"),
-        T("Pasta, Grains & Sauces", "grc-p",
-          [("Bronze-Cut Rigatoni", {"diet": Some(("vegan", "organic"), 1, 2)}),
-           ("Arborio Rice", {"diet": Some(("vegan", "gluten-free"), 2, 2)}),
-           ("Tomato Basil Sauce", {"diet": Some(("vegan", "gluten-free", "organic"), 1, 3)}),
-           ("Chili Crisp", {"diet": Some(("vegan", "gluten-free"), 1, 2)}),
-           ("Extra Virgin Olive Oil", {"diet": Some(("vegan", "gluten-free", "organic"), 2, 3)}),
-           ("Red Lentils", {"diet": Some(("vegan", "gluten-free", "organic"), 2, 3)}),
-           ("Wildflower Honey", {"diet": ["gluten-free"]}),
-           ("Chickpea Pasta", {"diet": Some(("vegan", "gluten-free"), 2, 2)})], 9, (3, 24),
-          {}, ["Slow-dried for a rough texture that holds on to sauce.",
-               "Cold-pressed from a single estate harvest.",
-               "Ready in minutes; just add your favourite vegetables."], title="{line} {noun}"),
-        T("Spices", "grc-x", ["Smoked Paprika", "Za'atar Blend", "Ras el Hanout",
-                              "Spice Gift Set"], 4, (5, 39),
+          icon="cup", brands=["Hillock Roasters", "Goldfinch Pantry"]),
+        T("Snacks", "grc-s", [
+            N("Dark Chocolate Bar", (3, 7), ["Seventy percent cacao with a snap and a long, "
+                                             "fruity finish."],
+              diet=Some(("vegan", "gluten-free", "organic"), 1, 3),
+              flavor=["sea salt", "orange", "raspberry", "original"]),
+            N("Crackers", (3, 6), ["Thin, crisp and made for a cheese board."],
+              diet=Some(("vegan", "organic"), 1, 2), flavor=["sea salt", "rosemary", "seeded"]),
+            N("Trail Mix", (5, 10), ["Roasted almonds, cashews, cranberries and dark chocolate "
+                                     "chips."], diet=Some(("vegan", "gluten-free"), 1, 2),
+              flavor=["original", "tropical", "smoked"]),
+            N("Granola", (6, 12), ["Baked low and slow for big, crunchy clusters."],
+              diet=Some(("gluten-free", "organic"), 1, 2),
+              flavor=["maple", "cinnamon", "cocoa"]),
+            N("Kettle Chips", (3, 5), ["Hand-cooked in small batches in sunflower oil."],
+              diet=Some(("vegan", "gluten-free"), 1, 2),
+              flavor=["sea salt", "chili", "smoked", "salt & vinegar"]),
+            N("Oat Bars", (4, 9), ["Wholegrain oats bound with a little honey; five to a "
+                                   "box."], diet=Some(("gluten-free", "organic"), 1, 2),
+              flavor=["honey", "peanut", "cinnamon"]),
+            N("Cheddar Crisps", (4, 7), ["Baked aged cheddar and nothing else."],
+              diet=["gluten-free"], flavor=["original", "chili"])], 9, (3, 12),
+          {}, ["Crunchy, moreish and hard to put down.",
+               "Just right for lunchboxes, hikes and desk drawers."],
+          title="{line} {Flavor} {noun}", brands=["Goldfinch Pantry", "Three Acre Farm"]),
+        T("Baking", "grc-b", [
+            N("Almond Flour", (9, 16), ["Finely milled from blanched Californian almonds."],
+              diet=Some(("vegan", "gluten-free", "organic"), 2, 3)),
+            N("Buttermilk Pancake Mix", (5, 9), ["Just add an egg and milk for a stack of "
+                                                 "fluffy pancakes."], diet=["organic"]),
+            N("Pure Vanilla Extract", (9, 18), ["Made from Madagascan vanilla beans, aged for "
+                                                "months."],
+              diet=Some(("vegan", "gluten-free"), 2, 2)),
+            N("Coconut Sugar", (4, 8), ["A caramel-rich swap for brown sugar, cup for cup."],
+              diet=Some(("vegan", "gluten-free", "organic"), 2, 3))], 4, (4, 18),
+          {}, ["A pantry staple for cakes, cookies and weekend pancakes."],
+          title="{line} {noun}", brands=["Three Acre Farm", "Goldfinch Pantry"]),
+        T("Pasta, Grains & Sauces", "grc-p", [
+            N("Bronze-Cut Rigatoni", (3, 6), ["Slow-dried for a rough texture that holds on to "
+                                              "sauce."], diet=Some(("vegan", "organic"), 1, 2)),
+            N("Arborio Rice", (4, 8), ["Plump grains for a creamy risotto."],
+              diet=Some(("vegan", "gluten-free"), 2, 2)),
+            N("Tomato Basil Sauce", (5, 9), ["Sun-ripened tomatoes simmered with basil and "
+                                             "garlic."],
+              diet=Some(("vegan", "gluten-free", "organic"), 1, 3)),
+            N("Chili Crisp", (7, 12), ["Crunchy shallots and garlic in a fragrant chili oil."],
+              diet=Some(("vegan", "gluten-free"), 1, 2)),
+            N("Extra Virgin Olive Oil", (14, 24), ["Cold-pressed from a single estate "
+                                                   "harvest."],
+              diet=Some(("vegan", "gluten-free", "organic"), 2, 3)),
+            N("Red Lentils", (3, 6), ["Cook in fifteen minutes, no soaking needed."],
+              diet=Some(("vegan", "gluten-free", "organic"), 2, 3)),
+            N("Wildflower Honey", (9, 16), ["Raw and unfiltered, from hives on a family farm."],
+              diet=["gluten-free"]),
+            N("Chickpea Pasta", (4, 7), ["Twice the protein of wheat pasta and naturally "
+                                         "gluten-free."],
+              diet=Some(("vegan", "gluten-free"), 2, 2))], 9, (3, 24),
+          {}, ["Ready in minutes; just add your favourite vegetables."],
+          title="{line} {noun}", brands=["Goldfinch Pantry", "Three Acre Farm"]),
+        T("Spices", "grc-x", [N("Smoked Paprika", (5, 9)), N("Za'atar Blend", (6, 10)),
+                              N("Ras el Hanout", (6, 11)),
+                              N("Spice Gift Set", (29, 39), ["Six of our bestselling blends "
+                                                             "in a keepsake box."])], 4, (5, 39),
           {"diet": Some(("vegan", "gluten-free", "organic"), 2, 3)},
           ["Ground fresh in small batches to keep the aroma vivid.",
            "Sealed in a refillable tin that keeps out light."], title="{line} {noun}",
-          gift=True),
+          gift=True, brands=["Ambergate Spice Co."]),
     ],
 )
 
@@ -692,58 +849,72 @@ SPORTS = Category(
            "Canyon"],
     openers=[
         "The {title} is built for people who would rather be outside.",
-        "Tested on real trails by the {brand} team, this {noun} is ready for anything.",
+        "Tested on real trails by the {brand} team, {this} {noun} {is} ready for anything.",
         "Lightweight, tough and made to move: the {title}.",
         "Whether you train at dawn or head for the hills at weekends, the {title} keeps up.",
         "Gear that lasts is the greenest gear; the {title} is built for many seasons.",
-        "Made from {material}, the {title} is as practical as it is good-looking.",
+        "Made from {material}, the {title} is as practical as {it_is} good-looking.",
     ],
     extras=[
         "Packs down small and weighs next to nothing.",
         "Reflective details keep you visible after dark.",
-        "Covered by our lifetime repair promise.",
+        "Made with bluesign-approved materials.",
         "Designed in the mountains of Colorado.",
     ],
-    closers=["Free returns, even if you have used it outdoors.", "Repair kits sold separately."],
+    closers=["Free returns within 30 days.", "Covered by our lifetime repair promise."],
     types=[
-        T("Yoga & Fitness", "spt-y", [("Yoga Mat", {"material": ["natural rubber", "cork", "tpe"]}),
-                                      ("Yoga Block Set", {"material": ["cork", "recycled foam"]}),
-                                      ("Kettlebell", {"material": ["cast iron"]}),
-                                      ("Jump Rope", {"material": ["pvc", "leather"]}),
-                                      ("Workout Leggings", {"material": ["recycled polyester"],
-                                                            "size": WOMEN_SIZES})], 8, (12, 119),
+        T("Yoga & Fitness", "spt-y", [
+            N("Yoga Mat", (39, 119), ["Grippy in hot yoga and cushioned for knees."],
+              material=["natural rubber", "cork", "tpe"]),
+            N("Yoga Block Set", (15, 29), ["Two firm blocks with bevelled edges for a "
+                                           "comfortable grip."],
+              material=["cork", "recycled foam"]),
+            N("Kettlebell", (29, 89), ["A wide, smooth handle for two-handed swings."],
+              material=["cast iron"], weight=["8 kg", "12 kg", "16 kg"]),
+            N("Jump Rope", (12, 29), ["Ball-bearing handles for fast, smooth turns."],
+              material=["pvc", "leather"]),
+            N("Workout Leggings", (39, 89), ["Sweat-wicking and squat-proof, with a phone "
+                                             "pocket at the hip."],
+              material=["recycled polyester"], size=WOMEN_SIZES)], 8, (12, 119),
           {"color": ["black", "sage", "lavender", "navy", "terracotta", "grey"]},
-          ["Grippy in hot yoga and cushioned for knees.",
-           "Sweat-wicking and squat-proof, with a phone pocket at the hip."],
-          title="{line} {noun}"),
+          ["Built for home workouts and studio classes alike."], title="{line} {noun}"),
         T("Running", "spt-r", ["Running Vest", "Reflective Jacket", "Running Cap",
                                "Hydration Belt"], 4, (19, 139),
           {"material": ["recycled polyester", "recycled nylon"],
            "color": ["black", "coral", "cobalt", "yellow", "grey"], "size": MEN_SIZES},
           ["Bounce-free fit, even at race pace.",
            "Breathable mesh panels dump heat on long runs."], title="{line} {noun}"),
-        T("Camping & Hiking", "spt-c",
-          [("Two-Person Tent", {"material": ["recycled nylon"]}),
-           ("Down Sleeping Bag", {"material": ["responsibly sourced down"]}),
-           ("Trekking Poles", {"material": ["carbon fibre", "aluminium"]}),
-           ("Insulated Bottle", {"material": ["stainless steel"]}),
-           ("Daypack 22L", {"material": ["recycled nylon", "waxed canvas"]}),
-           ("Camp Lantern", {"material": ["aluminium"]})], 9, (19, 399),
+        T("Camping & Hiking", "spt-c", [
+            N("Two-Person Tent", (189, 399), ["Sets up in under five minutes, even in wind."],
+              material=["recycled nylon"]),
+            N("Down Sleeping Bag", (149, 329), ["Rated to keep you comfortable down to -5 °C."],
+              material=["responsibly sourced down"]),
+            N("Trekking Poles", (49, 119), ["Flick-lock adjusters and cork grips."],
+              material=["carbon fibre", "aluminium"]),
+            N("Insulated Bottle", (24, 42), ["Keeps drinks cold for 24 hours or hot for 12."],
+              material=["stainless steel"]),
+            N("Daypack 22L", (59, 129), ["A padded back panel and a sleeve for a hydration "
+                                         "bladder."], material=["recycled nylon",
+                                                                "waxed canvas"]),
+            N("Camp Lantern", (29, 59), ["Dimmable, USB-C rechargeable, with a red night "
+                                         "mode."], material=["aluminium"])], 9, (19, 399),
           {"color": ["forest green", "orange", "grey", "navy", "olive", "yellow"]},
-          ["Sets up in under five minutes, even in wind.",
-           "Rated to keep you comfortable down to -5 °C.",
-           "Keeps drinks cold for 24 hours or hot for 12."], title="{line} {noun}",
+          ["Field-tested on a season of weekend trips."], title="{line} {noun}",
           icon="tent"),
         T("Cycling", "spt-b", ["Bike Helmet", "Rechargeable Bike Lights", "Saddle Bag"], 3,
           (19, 129), {"color": ["black", "white", "cobalt", "red"]},
           ["Meets European and US safety certifications.",
            "USB-C rechargeable with up to 12 hours of run time."], title="{line} {noun}"),
-        T("Team Sports", "spt-t", ["Soccer Ball", "Basketball", "Tennis Racket",
-                                   "Badminton Set"], 4, (19, 149),
+        T("Team Sports", "spt-t", [
+            N("Soccer Ball", (19, 39), ["Machine-stitched panels with a consistent bounce."]),
+            N("Basketball", (24, 49), ["Deep channels and a tacky composite cover."]),
+            N("Tennis Racket", (59, 149), ["A forgiving 100 sq in head for players finding "
+                                           "their swing."]),
+            N("Badminton Set", (29, 59), ["Four rackets, three shuttlecocks and a net that sets "
+                                          "up in minutes."])], 4, (19, 149),
           {"color": ["white", "orange", "yellow", "multicolour"],
            "age": Some(("9-12", "13+"), 1, 2)},
-          ["Match-grade construction with a consistent bounce.",
-           "Great for the park, the garden or the club."], title="{line} {noun}"),
+          ["Great for the park, the garden or the club."], title="{line} {noun}"),
     ],
 )
 
@@ -754,7 +925,7 @@ TOYS = Category(
            "Jolly", "Acorn"],
     openers=[
         "The {title} turns an ordinary afternoon into an adventure.",
-        "Designed for ages {age}, this {noun} grows with your child's imagination.",
+        "Designed for ages {age}, {this} {noun} {grows} with your child's imagination.",
         "{brand} makes the {title} to be played with hard and passed down.",
         "Screen-free fun for the whole family: the {title}.",
         "Made from {material}, the {title} is built for small hands and big ideas.",
@@ -780,14 +951,14 @@ TOYS = Category(
            "Includes an illustrated idea booklet with 30 builds."], title="{line} {noun}",
           gift=True),
         T("Puzzles & Board Games", "toy-p",
-          [("Jigsaw Puzzle 500 Pieces", {"age": ["9-12", "13+"]}),
+          [("500-Piece Jigsaw Puzzle", {"age": ["9-12", "13+"]}),
            ("Floor Puzzle", {"age": ["3-5"]}),
            ("Family Board Game", {"age": ["6-8", "9-12"]}),
            ("Cooperative Card Game", {"age": ["6-8"]}),
            ("Strategy Game", {"age": ["9-12", "13+"]})], 7, (12, 49),
           {"material": ["recycled cardboard"], "players": ["1-4", "2-6", "2-4"]},
-          ["Games last about 30 minutes: perfect before bedtime.",
-           "Beautifully illustrated by an independent artist."], title="{line} {noun}",
+          ["Beautifully illustrated by an independent artist.",
+           "Printed with plant-based inks on sturdy recycled board."], title="{line} {noun}",
           gift=True),
         T("Plush & Dolls", "toy-d",
           [("Plush Bunny", {"age": ["0-2", "3-5"]}), ("Rag Doll", {"age": ["3-5"]}),
@@ -798,20 +969,24 @@ TOYS = Category(
           ["Soft, squishy and surface washable.", "Every face is embroidered, never glued."],
           title="{line} {noun}", gift=True),
         T("Arts & Crafts", "toy-a",
-          [("Watercolour Set", {"age": ["6-8", "9-12"]}),
-           ("Modelling Clay Kit", {"age": ["3-5", "6-8"]}),
-           ("Bead Jewellery Kit", {"age": ["6-8"]})], 4, (12, 39),
-          {"material": ["non-toxic pigments", "plant-based clay", "wood"],
-           "color": ["multicolour"]},
+          [N("Watercolour Set", age=["6-8", "9-12"], material=["non-toxic pigments"]),
+           N("Modelling Clay Kit", age=["3-5", "6-8"], material=["plant-based clay"]),
+           N("Bead Jewellery Kit", age=["6-8"], material=["wood", "glass"])], 4, (12, 39),
+          {"color": ["multicolour"]},
           ["Washable colours that come out of clothes.", "Includes 12 project cards."],
           title="{line} {noun}"),
         T("Outdoor Play", "toy-o",
-          [("Balance Bike", {"age": ["3-5"]}), ("Diamond Kite", {"age": ["6-8", "9-12"]}),
-           ("Sand Toy Set", {"age": ["0-2", "3-5"]}), ("Kick Scooter", {"age": ["6-8"]})], 4,
-          (14, 129), {"material": ["birch plywood", "recycled plastic", "aluminium"],
-                      "color": ["red", "sky blue", "yellow", "sage"]},
-          ["Built for puddles, parks and beaches.",
-           "Adjustable to grow with your child."], title="{line} {noun}"),
+          [N("Balance Bike", (79, 129), ["A low step-through frame and puncture-proof tyres."],
+             age=["3-5"], material=["birch plywood", "aluminium"]),
+           N("Diamond Kite", (14, 29), ["Flies in the lightest breeze; 30 m of line "
+                                        "included."], age=["6-8", "9-12"],
+             material=["recycled polyester"]),
+           N("Sand Toy Set", (14, 24), ["Bucket, spade, sieve and three moulds."],
+             age=["0-2", "3-5"], material=["recycled plastic"]),
+           N("Kick Scooter", (59, 99), ["Folds in one click and adjusts to three heights."],
+             age=["6-8"], material=["aluminium"])], 4, (14, 129),
+          {"color": ["red", "sky blue", "yellow", "sage"]},
+          ["Built for puddles, parks and beaches."], title="{line} {noun}"),
     ],
 )
 
@@ -871,6 +1046,8 @@ BOOK_LIST: list[tuple[str, str, str, str, str, str | None]] = [
      "On craft, making and why we need to work with our hands.", None),
 ]
 
+BOOK_PREFIX = {"Fiction": "f", "Cookbooks": "k", "Children's": "c", "Nonfiction": "n"}
+
 BOOKS = Category(
     name="Books", colors=("#efe6da", "#cdb593"), icon="book",
     brands=["Inkwell House Press", "Bramble Books", "Lanternfish Publishing"],
@@ -903,48 +1080,67 @@ ELECTRONICS = Category(
         "The {title} is tech that fits neatly into your life.",
         "{brand} engineered the {title} to just work, every time you reach for it.",
         "Sleek in {color} and tough where it counts: the {title}.",
-        "Less clutter, more charge: the {title}.",
-        "Thoughtfully designed and made from {material}, this {noun} pairs with almost every "
-        "device.",
+        "Small, smart and built to last: the {title}.",
+        "Thoughtfully designed in {material}, {this} {noun} {is} made to outlast your devices.",
         "Upgrade your everyday carry with the {title}.",
     ],
     extras=[
-        "Works with iPhone, Android and USB-C laptops.",
-        "Comes with a two-year warranty and a braided cable.",
-        "Certified for safe charging with over-heat protection.",
+        "Comes with a two-year warranty.",
+        "Designed in Oslo and tested for a year of daily use.",
         "Plastic-free packaging made from recycled fibre.",
     ],
     closers=["Free shipping and 30-day returns.", "Firmware updates via the companion app."],
     types=[
-        T("Audio", "ele-a", ["Wireless Earbuds", "Over-Ear Headphones", "Portable Speaker",
-                             "Sleep Earbuds"], 6, (39, 249),
+        T("Audio", "ele-a", [
+            N("Wireless Earbuds", (59, 179), ["Active noise cancellation quiets trains, planes "
+                                              "and open offices.",
+                                              "Up to 30 hours of battery life with the case."]),
+            N("Over-Ear Headphones", (99, 249), ["Memory-foam ear cushions for all-day "
+                                                 "comfort."]),
+            N("Portable Speaker", (39, 129), ["IPX7 waterproof: it shrugs off rain and "
+                                              "poolside splashes."]),
+            N("Sleep Earbuds", (79, 149), ["Low-profile buds you can wear lying on your "
+                                           "side."])], 6, (39, 249),
           {"material": ["recycled plastic", "aluminium"],
            "color": ["black", "white", "sage", "navy", "sky blue"],
            "connectivity": ["bluetooth 5.3"]},
-          ["Active noise cancellation quiets trains, planes and open offices.",
-           "Up to 30 hours of battery life with the case.",
-           "IPX7 waterproof: it shrugs off rain and poolside splashes."], gift=True,
-          title="{line} {noun}"),
-        T("Charging", "ele-c", ["65W USB-C Charger", "Power Bank 10,000 mAh",
-                                "Wireless Charging Pad", "Braided USB-C Cable",
-                                "3-in-1 Charging Stand"], 6, (14, 89),
+          ["Pairs with two devices at once and switches between them."], gift=True,
+          title="{line} {noun}", brands=["Auralis Sound"]),
+        T("Charging", "ele-c", [
+            N("65W USB-C Charger", (29, 49), ["GaN technology makes it half the size of a "
+                                              "standard charger."]),
+            N("Power Bank 10,000 mAh", (24, 45), ["Charges a phone twice over, and fits in a "
+                                                  "jeans pocket."]),
+            N("Wireless Charging Pad", (19, 39), ["A grippy surface keeps your phone aligned "
+                                                  "overnight."]),
+            N("Braided USB-C Cable", (12, 19), ["Tested to survive 20,000 bends."],
+              material=["nylon braid"]),
+            N("3-in-1 Charging Stand", (59, 89), ["Phone, watch and earbuds, all from one "
+                                                  "plug."])], 6, (14, 89),
           {"material": ["recycled plastic", "aluminium", "nylon braid"],
            "color": ["black", "white", "grey"]},
-          ["GaN technology makes it half the size of a standard charger.",
-           "Charges a phone to 50% in about 25 minutes."], title="{line} {noun}", icon="phone"),
+          ["Works with iPhone, Android and USB-C laptops.",
+           "Certified for safe charging with over-heat protection."], title="{line} {noun}",
+          icon="phone",
+          brands=["Voltwise"]),
         T("Cases & Sleeves", "ele-s", ["Phone Case", "Tablet Sleeve", "Laptop Sleeve",
                                        "Cable Organiser"], 6, (19, 89),
           {"material": ["leather", "recycled plastic", "wool felt", "vegan leather"],
            "color": ["black", "tan", "brown", "charcoal", "sage", "navy"]},
-          ["Raised edges protect the screen and camera from drops.",
-           "A soft microfibre lining keeps scratches away."], title="{line} {Material} {noun}",
-          icon="phone"),
-        T("Smart Home & Desk", "ele-h", ["Smart Plug 2-Pack", "LED Desk Lamp",
-                                         "Aluminium Laptop Stand", "Bluetooth Tracker"], 4,
-          (19, 99), {"material": ["aluminium", "recycled plastic"],
-                     "color": ["white", "black", "silver"]},
-          ["Sets up in two minutes from the companion app.",
-           "Adjustable to six heights for a healthier posture."], title="{line} {noun}"),
+          ["A soft microfibre lining keeps scratches away.",
+           "Slim enough to slip into a bag without adding bulk."],
+          title="{line} {Material} {noun}", icon="phone", brands=["Keelbright"]),
+        T("Smart Home & Desk", "ele-h", [
+            N("Smart Plug 2-Pack", (19, 34), ["Schedule lamps and fans from your phone."]),
+            N("LED Desk Lamp", (39, 89), ["Five colour temperatures and a flicker-free "
+                                          "light."]),
+            N("Aluminium Laptop Stand", (29, 69), ["Adjustable to six heights for a healthier "
+                                                   "posture."]),
+            N("Bluetooth Tracker", (19, 29), ["Clip it to your keys and ring them from your "
+                                              "phone."])], 4, (19, 99),
+          {"material": ["aluminium", "recycled plastic"], "color": ["white", "black", "silver"]},
+          ["Sets up in two minutes from the companion app."], title="{line} {noun}",
+          brands=["Voltwise", "Keelbright"]),
     ],
 )
 
@@ -954,39 +1150,51 @@ PETS = Category(
     lines=["Wag", "Scout", "Biscuit", "Pounce", "Rover", "Maple", "Ziggy", "Tumble"],
     openers=[
         "The {title} is made for pets who are part of the family.",
-        "Tough enough for enthusiastic chewers, this {noun} is made from {material}.",
+        "Tough enough for enthusiastic pets, {this} {noun} {is} built to last.",
         "{brand} tested the {title} with a panel of very opinionated dogs and cats.",
         "A happy pet, a tidier home: the {title}.",
         "Designed with vets, the {title} puts comfort first.",
     ],
     extras=[
-        "Machine washable cover, because muddy paws happen.",
         "Always supervise play and replace toys when worn.",
         "Made in small batches with pet-safe materials.",
     ],
     closers=["Loved by our office dogs.", "Satisfaction guaranteed, or your money back."],
     types=[
-        T("Dog", "pet-d", [("Rope Tug Toy", {"material": ["cotton rope"]}),
-                           ("Orthopedic Dog Bed", {"material": ["memory foam",
-                                                                "recycled polyester"]}),
-                           ("Dog Collar", {"material": ["leather", "recycled nylon"]}),
-                           ("Reflective Leash", {"material": ["recycled nylon"]}),
-                           ("Grain-Free Dog Food", {"diet": ["gluten-free"],
-                                                    "flavor": ["chicken", "salmon", "lamb"]}),
-                           ("Dental Chews", {"flavor": ["mint", "chicken"]})], 8, (9, 129),
+        T("Dog", "pet-d", [
+            N("Rope Tug Toy", (9, 16), ["Chew-tested and knotted to last."],
+              material=["cotton rope"]),
+            N("Orthopedic Dog Bed", (69, 149), ["Memory foam eases pressure on older joints.",
+                                                "Machine washable cover, because muddy paws "
+                                                "happen."],
+              material=["memory foam", "recycled polyester"]),
+            N("Dog Collar", (19, 45), ["Solid brass buckle and a ring for tags."],
+              material=["leather", "recycled nylon"]),
+            N("Reflective Leash", (19, 34), ["Reflective stitching for evening walks."],
+              material=["recycled nylon"]),
+            N("Grain-Free Dog Food", (29, 69), ["Real meat is the first ingredient."],
+              diet=["gluten-free"], flavor=["chicken", "salmon", "lamb"], size=["2 kg", "6 kg"]),
+            N("Dental Chews", (9, 18), ["A ridged shape helps clean teeth as they chew."],
+              flavor=["mint", "chicken"])], 8, (9, 129),
           {"size": ["s", "m", "l"], "color": ["tan", "navy", "red", "forest green", "grey"],
            "pet": "dog"},
-          ["Sized for small, medium and large breeds.",
-           "Chew-tested and stitched to last."], title="{line} {noun}"),
-        T("Cat", "pet-c", [("Cardboard Cat Scratcher", {"material": ["recycled cardboard"]}),
-                           ("Feather Wand Toy", {"material": ["wood"]}),
-                           ("Cat Tree", {"material": ["sisal", "wood"]}),
-                           ("Salmon Cat Treats", {"flavor": ["salmon"]}),
-                           ("Ceramic Food Bowl", {"material": ["ceramic"]}),
-                           ("Cosy Cat Cave", {"material": ["wool felt"]})], 7, (6, 149),
+          ["Sized for small, medium and large breeds."], title="{line} {noun}"),
+        T("Cat", "pet-c", [
+            N("Cardboard Cat Scratcher", (12, 24), ["Keeps claws busy and away from the sofa.",
+                                                    "Refillable with organic catnip."],
+              material=["recycled cardboard"]),
+            N("Feather Wand Toy", (6, 12), ["Swap-on feathers for endless chase."],
+              material=["wood"]),
+            N("Cat Tree", (79, 169), ["Three platforms, a hideaway and sisal-wrapped posts."],
+              material=["sisal", "wood"]),
+            N("Salmon Cat Treats", (4, 9), ["Freeze-dried salmon, single ingredient."],
+              flavor=["salmon"]),
+            N("Ceramic Food Bowl", (14, 26), ["Raised and tilted for comfortable eating."],
+              material=["ceramic"]),
+            N("Cosy Cat Cave", (34, 59), ["Hand-felted merino that cats cannot resist."],
+              material=["wool felt"])], 7, (6, 149),
           {"color": ["grey", "oat", "sage", "blush", "natural"], "pet": "cat"},
-          ["Keeps indoor cats busy and claws away from the sofa.",
-           "Refillable with organic catnip."], title="{line} {noun}"),
+          ["Loved by indoor cats."], title="{line} {noun}"),
     ],
 )
 
@@ -997,7 +1205,7 @@ GARDEN = Category(
            "Orchard"],
     openers=[
         "The {title} makes time in the garden more of a pleasure.",
-        "Made from {material}, this {noun} is built for many seasons outdoors.",
+        "Made from {material}, {this} {noun} {is} built for many seasons outdoors.",
         "{brand} designs the {title} for real gardeners with real dirt under their nails.",
         "From first seedling to final harvest, the {title} is there to help.",
         "Bring a little life to a balcony or backyard with the {title}.",
@@ -1010,23 +1218,32 @@ GARDEN = Category(
     ],
     closers=["Free UK-grown seed packet with every order.", "Ships in recycled packaging."],
     types=[
-        T("Tools", "gdn-t", [("Hand Trowel", {"material": ["stainless steel", "ash wood"]}),
-                             ("Pruning Shears", {"material": ["carbon steel"]}),
-                             ("Garden Gloves", {"material": ["leather", "recycled nylon"],
-                                                "size": WOMEN_SIZES}),
-                             ("Watering Can", {"material": ["galvanised steel", "recycled plastic"]}),
-                             ("Kneeling Pad", {"material": ["recycled foam"]})], 6, (9, 69),
+        T("Tools", "gdn-t", [
+            N("Hand Trowel", (14, 29), ["A sharp, rust-resistant blade cuts through clay "
+                                        "soil."], material=["stainless steel", "ash wood"]),
+            N("Pruning Shears", (19, 45), ["Bypass blades make clean cuts that heal fast."],
+              material=["carbon steel"]),
+            N("Garden Gloves", (12, 24), ["Thorn-resistant palms with breathable backs."],
+              material=["leather", "recycled nylon"], size=WOMEN_SIZES),
+            N("Watering Can", (24, 59), ["A long spout and a fine rose for seedlings."],
+              material=["galvanised steel", "recycled plastic"]),
+            N("Kneeling Pad", (9, 19), ["Thick foam that spares your knees."],
+              material=["recycled foam"])], 6, (9, 69),
           {"color": ["forest green", "sage", "terracotta", "grey", "natural"]},
-          ["Ergonomic handles reduce strain during long sessions.",
-           "Rust-resistant and razor sharp."], title="{line} {noun}", gift=True),
-        T("Planters", "gdn-p", [("Terracotta Pot", {"material": ["terracotta"]}),
-                                ("Self-Watering Planter", {"material": ["recycled plastic"]}),
-                                ("Hanging Planter", {"material": ["ceramic", "jute"]}),
-                                ("Raised Garden Bed", {"material": ["cedar wood",
-                                                                    "galvanised steel"]})], 5,
-          (12, 189), {"color": ["terracotta", "white", "sage", "charcoal", "natural"]},
-          ["A drainage hole and saucer keep roots healthy.",
-           "Sized for herbs, houseplants or small shrubs."], title="{line} {noun}"),
+          ["Ergonomic handles reduce strain during long sessions."], title="{line} {noun}",
+          gift=True),
+        T("Planters", "gdn-p", [
+            N("Terracotta Pot", (12, 34), ["A drainage hole and saucer keep roots healthy."],
+              material=["terracotta"]),
+            N("Self-Watering Planter", (24, 49), ["A hidden reservoir waters for up to two "
+                                                  "weeks."], material=["recycled plastic"]),
+            N("Hanging Planter", (19, 39), ["Comes with an adjustable hanging cord."],
+              material=["ceramic", "jute"]),
+            N("Raised Garden Bed", (119, 189), ["Waist height, so there is no bending to "
+                                                "weed."],
+              material=["cedar wood", "galvanised steel"])], 5, (12, 189),
+          {"color": ["terracotta", "white", "sage", "charcoal", "natural"]},
+          ["Sized for herbs, houseplants or vegetables."], title="{line} {noun}"),
         T("Seeds & Plants", "gdn-s", [("Heirloom Tomato Seeds", {"type": ["seeds"]}),
                                       ("Herb Garden Kit", {"type": ["kit"]}),
                                       ("Wildflower Seed Mix", {"type": ["seeds"]}),
@@ -1035,12 +1252,17 @@ GARDEN = Category(
           {"growing": Some(("organic", "pollinator-friendly", "beginner-friendly"), 1, 2)},
           ["Sow indoors in spring and harvest all summer long.",
            "Germination-tested for reliable results."], title="{line} {noun}"),
-        T("Outdoor Living", "gdn-o", ["Solar String Lights", "Bird Feeder",
-                                      "Outdoor Cushion", "Citronella Lantern"], 5, (14, 89),
-          {"material": ["recycled plastic", "cedar wood", "recycled polyester", "glass"],
-           "color": ["natural", "black", "sage", "mustard", "navy"]},
-          ["Charges by day and glows for up to eight hours.",
-           "Fade-resistant and quick-drying after rain."], title="{line} {noun}"),
+        T("Outdoor Living", "gdn-o", [
+            N("Solar String Lights", (19, 39), ["Charges by day and glows for up to eight "
+                                                "hours."], material=["recycled plastic"]),
+            N("Bird Feeder", (19, 45), ["Squirrel-resistant, with a roof that lifts for easy "
+                                        "filling."], material=["cedar wood"]),
+            N("Outdoor Cushion", (29, 59), ["Fade-resistant and quick-drying after rain."],
+              material=["recycled polyester"]),
+            N("Citronella Lantern", (14, 29), ["Burns for 30 hours and keeps midges at bay."],
+              material=["glass"])], 5, (14, 89),
+          {"color": ["natural", "black", "sage", "mustard", "navy"]},
+          ["Brings evenings outside to life."], title="{line} {noun}"),
     ],
 )
 
@@ -1050,10 +1272,10 @@ ACCESSORIES = Category(
     lines=["Carter", "Sloane", "Everly", "Hudson", "Margot", "Beckett", "Ines", "Wilder"],
     openers=[
         "The {title} is the finishing touch you will use every single day.",
-        "Crafted from {material} in {color}, this {noun} only gets better with age.",
+        "Crafted from {material} in {color}, {this} {noun} {is} made to be carried for years.",
         "{brand} makes the {title} in a small workshop, one piece at a time.",
         "Understated and beautifully made: the {title}.",
-        "Carry less, carry better with the {title}.",
+        "Made to be worn and loved for years: the {title}.",
         "Dress it up or down; the {title} goes with everything.",
     ],
     extras=[
@@ -1092,13 +1314,16 @@ ACCESSORIES = Category(
            "color": ALL_COLORS},
           ["Soft against the skin, with no itch.", "One size fits most."],
           title="{line} {Material} {noun}"),
-        T("Watches & Sunglasses", "acc-s", [("Minimalist Watch", {"material": ["stainless steel",
-                                                                               "leather"]}),
-                                            ("Round Sunglasses", {"material": ["acetate"]}),
-                                            ("Cat-Eye Sunglasses", {"material": ["acetate"]})],
+        T("Watches & Sunglasses", "acc-s", [
+            N("Minimalist Watch", (119, 229), ["Scratch-resistant sapphire crystal and a "
+                                               "Japanese movement."],
+              material=["stainless steel", "leather"]),
+            N("Round Sunglasses", (49, 139), ["Polarised lenses with full UV400 protection."],
+              material=["acetate"]),
+            N("Cat-Eye Sunglasses", (49, 139), ["Polarised lenses with full UV400 "
+                                                "protection."], material=["acetate"])],
           4, (49, 229), {"color": ["black", "tan", "gold", "silver"]},
-          ["Scratch-resistant sapphire crystal and a Japanese movement.",
-           "Polarised lenses with full UV400 protection."], gift=True, icon="ring",
+          ["Comes in a protective case with a cleaning cloth."], gift=True, icon="ring",
           title="{line} {noun}"),
     ],
 )
@@ -1126,18 +1351,73 @@ def fill(rng: random.Random, pool: list[str], ctx: dict[str, str]) -> str | None
     return rng.choice(usable).format(**ctx) if usable else None
 
 
-def describe(rng: random.Random, cat: Category, ptype: PType, ctx: dict[str, str]) -> str:
+# Verbs that follow a product's name in the openers, for plural names ("Chelsea Boots").
+PLURAL_VERBS = {"is": "are", "has": "have", "feels": "feel", "works": "work", "suits": "suit",
+                "makes": "make", "keeps": "keep", "turns": "turn", "brings": "bring",
+                "supports": "support", "puts": "put", "pairs": "pair", "earns": "earn",
+                "grows": "grow", "rarely stays": "rarely stay", "goes": "go"}
+IT_RE = re.compile(r"\b(it|its)\b", re.IGNORECASE)
+THEY_RE = re.compile(r"\b(they|them|their)\b", re.IGNORECASE)
+
+
+SINGULAR_CTX = {"this": "this", "is": "is", "has": "has", "it_is": "it is",
+                "it_looks": "it looks", "earns": "earns", "feels": "feels",
+                "absorbs": "absorbs", "grows": "grows"}
+PLURAL_CTX = {"this": "these", "is": "are", "has": "have", "it_is": "they are",
+              "it_looks": "they look", "earns": "earn", "feels": "feel", "absorbs": "absorb",
+              "grows": "grow"}
+
+
+def lower_noun(noun: str) -> str:
+    """'Braided USB-C Cable' -> 'braided USB-C cable': keep acronyms and model names."""
+    def keep(word: str) -> bool:
+        letters = "".join(c for c in word if c.isalpha())
+        return any(c.isdigit() for c in word) or (len(letters) > 1 and letters.isupper())
+
+    return " ".join(w if keep(w) else w.lower() for w in noun.split())
+
+
+def is_plural(noun: str) -> bool:
+    last = noun.split()[-1]
+    return last.endswith("s") and not last.endswith("ss")
+
+
+def pluralize(sentence: str, ctx: dict[str, str]) -> str:
+    for name in (ctx["title"], ctx["noun"]):
+        for one, many in PLURAL_VERBS.items():
+            sentence = sentence.replace(f"{name} {one} ", f"{name} {many} ")
+            sentence = sentence.replace(f"{name}, and it ", f"{name}, and they ")
+        sentence = sentence.replace(f"this {name}", f"these {name}")
+    return sentence
+
+
+def agrees(sentence: str, plural: bool) -> bool:
+    """Keep 'it' sentences for one thing and 'they' sentences for a pair or a pack."""
+    return not (THEY_RE.search(sentence) if not plural else IT_RE.search(sentence))
+
+
+def describe(rng: random.Random, cat: Category, ptype: PType, ctx: dict[str, str],
+             noun_features: list[str]) -> str:
+    plural = is_plural(ctx["Noun"])
     opener = fill(rng, cat.openers, ctx) or f"Meet the {ctx['title']}."
-    sentences = [opener]
-    feats = [f.format(**ctx) for f in ptype.features if fields_of(f) <= ctx.keys()]
-    sentences += rng.sample(feats, min(len(feats), rng.choice([1, 1, 2])))
+    sentences = [pluralize(opener, ctx) if plural else opener]
+    pool = noun_features + ptype.features if noun_features else ptype.features
+    feats = [f.format(**ctx) for f in pool if fields_of(f) <= ctx.keys()]
+    feats = [f for f in feats if agrees(f, plural)]
+    # Sentences written for this exact product go first: they are the most specific.
+    own = [f.format(**ctx) for f in noun_features]
+    k = min(len(feats), rng.choice([1, 1, 2]))
+    picked = own[:1] + [f for f in rng.sample(feats, k) if f not in own[:1]]
+    sentences += picked[:2]
     material = ctx.get("material", "")
+    extras = [e for e in cat.extras if agrees(e, plural)]
+    closers = [c for c in cat.closers if agrees(c, plural)]
     if material in CARE and rng.random() < 0.7:
         sentences.append(CARE[material])
-    elif rng.random() < 0.8:
-        sentences.append(rng.choice(cat.extras))
-    if len(sentences) < 4 and rng.random() < 0.35:
-        sentences.append(rng.choice(cat.closers))
+    elif extras and rng.random() < 0.8:
+        sentences.append(rng.choice(extras))
+    if len(sentences) < 4 and closers and rng.random() < 0.35:
+        sentences.append(rng.choice(closers))
     return " ".join(sentences[:4])
 
 
@@ -1146,24 +1426,25 @@ def price_of(rng: random.Random, lo: int, hi: int) -> float:
     return float(base) if rng.random() < 0.3 else base - 0.01 if base > lo else base + 0.99
 
 
-def a_or_an(word: str) -> str:
-    return ("an " if word[:1].lower() in "aeiou" else "a ") + word
-
-
 # --------------------------------------------------------------------------- generation
-def make_item(rng: random.Random, cat: Category, ptype: PType, item_id: str, noun_entry: Any,
-              line: str, brand: str) -> tuple[dict[str, Any], dict[str, str]]:
+def make_item(rng: random.Random, ptype: PType, noun_entry: Any, line: str,
+              brand: str) -> tuple[dict[str, list[str]], dict[str, str], dict[str, Any]]:
     noun, overrides = noun_entry if isinstance(noun_entry, tuple) else (noun_entry, {})
-    specs = {**ptype.attrs, **overrides}
+    specs = {**ptype.attrs, **{k: v for k, v in overrides.items() if not k.startswith("_")}}
     attributes = {k: sample(rng, v) for k, v in specs.items()}
-    ctx: dict[str, str] = {"noun": noun.lower(), "Noun": noun, "line": line, "brand": brand}
+    ctx: dict[str, str] = {"noun": lower_noun(noun), "Noun": noun, "line": line, "brand": brand}
+    ctx.update(PLURAL_CTX if is_plural(noun) else SINGULAR_CTX)
     for key, ctx_key in (("material", "material"), ("color", "color"), ("scent", "scent"),
                          ("flavor", "flavor"), ("skin_type", "skin"), ("age", "age")):
         if key in attributes:
             ctx[ctx_key] = attributes[key][0]
+    if ctx.get("color") in ("clear", "multicolour", "natural"):
+        del ctx["color"]  # reads badly in copy ("our plate set in clear")
     if "material" in ctx:
         ctx["Material"] = SHORT_MATERIAL.get(ctx["material"], ctx["material"].title())
-    if "scent" in ctx and ctx["scent"] != "unscented":
+    if ctx.get("scent") == "unscented":
+        del ctx["scent"]  # "lightly scented with unscented"
+    elif "scent" in ctx:
         ctx["Scent"] = ctx["scent"].title()
     if "flavor" in ctx:
         ctx["Flavor"] = ctx["flavor"].title()
@@ -1173,7 +1454,7 @@ def make_item(rng: random.Random, cat: Category, ptype: PType, item_id: str, nou
     except KeyError:
         title = f"{line} {noun}"
     ctx["title"] = title
-    return attributes, ctx
+    return attributes, ctx, overrides
 
 
 def tags_for(rng: random.Random, ptype: PType, attributes: dict[str, list[str]]) -> list[str]:
@@ -1231,8 +1512,8 @@ def generate(seed: int) -> list[tuple[Item, Category, str]]:
                 lines = ptype.lines or cat.lines
                 for _ in range(50):  # re-draw until the title is new
                     line = rng.choice(lines)
-                    brand = rng.choice(cat.brands)
-                    attributes, ctx = make_item(rng, cat, ptype, "", noun_entry, line, brand)
+                    brand = rng.choice(ptype.brands or cat.brands)
+                    attributes, ctx, extra = make_item(rng, ptype, noun_entry, line, brand)
                     if ctx["title"] not in titles:
                         break
                 titles.add(ctx["title"])
@@ -1243,14 +1524,14 @@ def generate(seed: int) -> list[tuple[Item, Category, str]]:
                 rec: dict[str, Any] = {
                     "id": item_id,
                     "title": ctx["title"],
-                    "description": describe(rng, cat, ptype, ctx),
+                    "description": describe(rng, cat, ptype, ctx, extra.get("_f", [])),
                     "category": f"{cat.name} > {ptype.path}",
                     "brand": brand,
                     "attributes": attributes,
                     "tags": tags_for(rng, ptype, attributes),
                     "sensitive_topics": sensitive,
                 }
-                finish(rng, rec, *ptype.price)
+                finish(rng, rec, *extra.get("_price", ptype.price))
                 out.append((Item.model_validate(rec), cat, ptype.icon or cat.icon))
     return out
 
@@ -1271,7 +1552,7 @@ def generate_books(rng: random.Random, next_id: Any) -> list[tuple[Item, Categor
         pages = rng.randint(24, 48) if age else rng.randint(180, 460)
         attributes["pages"] = [str(pages)]
         rec: dict[str, Any] = {
-            "id": next_id("bok-" + path[0].lower()),
+            "id": next_id("bok-" + BOOK_PREFIX[path]),
             "title": title,
             "description": " ".join(sentences),
             "category": f"Books > {path}",
@@ -1288,8 +1569,10 @@ def generate_books(rng: random.Random, next_id: Any) -> list[tuple[Item, Categor
 
 # --------------------------------------------------------------------------- images
 ICONS: dict[str, str] = {
-    "shirt": '<path d="M-30-70L-75-50-95-10-65 5-55-15V75H55V-15L65 5 95-10 75-50 30-70Q0-45-30-70Z"/>',
-    "dress": '<path d="M-22-80H22L18-35 62 75H-62L-18-35Z"/><path d="M-30-38H30" fill="none"/>',
+    "shirt": '<path d="M-30-70L-75-50-95-10-65 5-55-15V75H55V-15L65 5 95-10 75-50 30-70'
+             'Q0-45-30-70Z"/>',
+    "dress": '<path d="M-30-84H-20L-14-62H14L20-84H30L32-40Q28-30 20-26L66 78H-66L-20-26'
+             'Q-28-30-32-40Z"/><path d="M-22-28H22" fill="none"/>',
     "shoe": '<path d="M-88 38V-35Q-86-48-68-48H-42Q-34-22 0-16L52-6Q88 2 88 30V38Z"/>'
             '<rect x="-92" y="36" width="184" height="16" rx="7" fill="#fff" fill-opacity=".8"/>',
     "pan": '<circle cx="-22" r="62"/><circle cx="-22" r="44" fill="#fff" fill-opacity=".25"/>'
@@ -1311,7 +1594,7 @@ ICONS: dict[str, str] = {
            '<rect x="-60" y="-58" width="120" height="138" rx="22"/>'
            '<rect x="-40" y="-14" width="80" height="46" rx="6" fill="#fff" fill-opacity=".7"/>',
     "cup": '<path d="M-66-42H46V20Q46 70-10 70Q-66 70-66 20Z"/>'
-           '<path d="M46-24Q84-24 84 4Q84 32 46 32" fill="none" stroke-width="12"/>'
+           '<path d="M46-24Q84-24 84 4Q84 32 46 32" BAND stroke-width="12"/>'
            '<path d="M-30-60Q-22-72-30-84M0-60Q8-72 0-84" fill="none"/>',
     "ball": '<circle r="78"/><path d="M-78 0H78M0-78Q-44 0 0 78M0-78Q44 0 0 78" fill="none"/>',
     "tent": '<path d="M-92 72L0-82 92 72Z"/><path d="M0-82-26 72H26Z" fill="#fff"'
@@ -1321,22 +1604,25 @@ ICONS: dict[str, str] = {
               '<rect x="-37" y="-76" width="74" height="74" rx="9"/>',
     "book": '<path d="M-86-60Q-40-78 0-56Q40-78 86-60V66Q40 50 0 72Q-40 50-86 66Z"/>'
             '<path d="M0-56V72" fill="none"/>',
-    "headphones": '<path d="M-64 22V0A64 64 0 0 1 64 0V22" fill="none" stroke-width="14"/>'
+    "headphones": '<path d="M-64 22V0A64 64 0 0 1 64 0V22" BAND stroke-width="14"/>'
                   '<rect x="-88" y="4" width="36" height="68" rx="13"/>'
                   '<rect x="52" y="4" width="36" height="68" rx="13"/>',
     "phone": '<rect x="-46" y="-86" width="92" height="172" rx="16"/>'
-             '<rect x="-35" y="-70" width="70" height="128" rx="5" fill="#fff" fill-opacity=".55"/>',
+             '<rect x="-35" y="-70" width="70" height="128" rx="5" fill="#fff"'
+             ' fill-opacity=".55"/>',
     "paw": '<ellipse cy="32" rx="46" ry="38"/><ellipse cx="-56" cy="-20" rx="17" ry="23"/>'
            '<ellipse cx="-20" cy="-56" rx="17" ry="23"/><ellipse cx="20" cy="-56" rx="17" ry="23"/>'
            '<ellipse cx="56" cy="-20" rx="17" ry="23"/>',
     "plant": '<path d="M0 22Q-72-8-60-72Q-4-52 0 22Z" fill="#6a9f5b"/>'
              '<path d="M0 22Q72-18 56-82Q0-56 0 22Z" fill="#84b872"/>'
              '<path d="M-48 18H48L36 82H-36Z"/>',
-    "bag": '<path d="M-34-38V-54A34 34 0 0 1 34-54V-38" fill="none" stroke-width="10"/>'
+    "bag": '<path d="M-34-38V-54A34 34 0 0 1 34-54V-38" BAND stroke-width="10"/>'
            '<rect x="-76" y="-42" width="152" height="122" rx="14"/>',
-    "ring": '<circle cy="14" r="56" fill="none" stroke-width="18"/>'
+    "ring": '<circle cy="14" r="56" BAND stroke-width="18"/>'
             '<path d="M-20-62 0-88 20-62 0-46Z"/>',
 }
+FALLBACK_ACCENTS = ["#ffffff", "#f3ecdc", "#a3b899", "#8fbfe0", "#eec3bd", "#d4a53a", "#c8643f",
+                    "#27375e"]
 FONT = "system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif"
 
 
@@ -1358,7 +1644,12 @@ def wrap(text: str, width: int = 22, lines: int = 2) -> list[str]:
 def svg_for(item: Item, cat: Category, icon: str) -> str:
     c1, c2 = cat.colors
     color = (item.attributes.get("color") or [""])[0]
-    accent = COLORS.get(color, "#ffffff")
+    # Products without a colour (books, pantry) still get a varied, stable accent.
+    accent = COLORS.get(color) or FALLBACK_ACCENTS[zlib.crc32(item.id.encode()) % 8]
+    # Outline in a colour that stays visible on the accent: dark on light, light on dark.
+    r, g, b = (int(accent[i:i + 2], 16) for i in (1, 3, 5))
+    outline = "#ffffff" if 0.299 * r + 0.587 * g + 0.114 * b < 90 else "#2f2f2f"
+    band = f'fill="none" stroke="{accent}" stroke-opacity="1"'  # handles, straps, rings
     text = wrap(item.title)
     y0 = 318 if len(text) == 2 else 332
     tspans = "".join(
@@ -1371,9 +1662,9 @@ def svg_for(item: Item, cat: Category, icon: str) -> str:
         f' stop-color="{c1}"/><stop offset="1" stop-color="{c2}"/></linearGradient></defs>'
         '<rect width="400" height="400" fill="url(#g)"/>'
         '<circle cx="200" cy="158" r="112" fill="#fff" fill-opacity=".4"/>'
-        f'<g transform="translate(200 158)" fill="{accent}" stroke="{accent}"'
-        ' stroke-width="0"><g stroke="#2f2f2f" stroke-opacity=".55" stroke-width="4"'
-        f' stroke-linejoin="round" stroke-linecap="round">{ICONS[icon]}</g></g>'
+        f'<g transform="translate(200 158)" fill="{accent}" stroke="{outline}"'
+        ' stroke-opacity=".6" stroke-width="4" stroke-linejoin="round" stroke-linecap="round">'
+        f'{ICONS[icon].replace("BAND", band)}</g>'
         f'<g font-family="{FONT}" font-size="24" font-weight="600" fill="#2d2a26"'
         f' text-anchor="middle">{tspans}</g>'
         f'<text x="200" y="382" font-family="{FONT}" font-size="13" letter-spacing="2"'
@@ -1393,6 +1684,12 @@ def write(out: Path, seed: int) -> list[Item]:
     images.mkdir(exist_ok=True)
     for old in images.glob("*.svg"):  # ids may change between versions: no orphans
         old.unlink()
+    meta = {"name": SHOP_NAME, "tagline": SHOP_TAGLINE, "currency": "USD", "seed": seed,
+            "catalog": "catalog.jsonl", "images": "images", "image_url_prefix": "/demo/images/",
+            "products": len(products),
+            "categories": sorted({p[0].category_levels[0] for p in products})}
+    (out / "store.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n",
+                                    encoding="utf-8", newline="\n")
     with (out / "catalog.jsonl").open("w", encoding="utf-8", newline="\n") as fh:
         for item, cat, icon in products:
             fh.write(json.dumps(item.model_dump(mode="json"), ensure_ascii=False) + "\n")
@@ -1408,7 +1705,7 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"random seed (default {DEFAULT_SEED}; change it and the store "
                              "changes)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
-                        help="output directory; gets catalog.jsonl and images/ "
+                        help="output directory; gets catalog.jsonl, store.json and images/ "
                              "(default app/demo)")
     args = parser.parse_args(argv)
     items = write(args.out, args.seed)
