@@ -95,8 +95,6 @@ class MockChatModel(BaseChatModel):
                 self._raise()
                 return
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            if run_manager is not None:
-                run_manager.on_llm_new_token(token, chunk=chunk)
             yield chunk
 
     async def _astream(
@@ -113,6 +111,4 @@ class MockChatModel(BaseChatModel):
                 self._raise()
                 return
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            if run_manager is not None:
-                await run_manager.on_llm_new_token(token, chunk=chunk)
             yield chunk

@@ -247,8 +247,6 @@ class OpenAICompatibleChatModel(BaseChatModel):
             for event in _iter_sse_events(response.iter_lines()):
                 chunk = chunk_from_openai(event)
                 if chunk is not None:
-                    if run_manager is not None:
-                        run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                     yield chunk
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
@@ -313,8 +311,6 @@ class OpenAICompatibleChatModel(BaseChatModel):
                         return
                     chunk = chunk_from_openai(event)
                     if chunk is not None:
-                        if run_manager is not None:
-                            await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
                         yield chunk
             for event in _feed_sse_line(data, ""):
                 chunk = chunk_from_openai(event) if event is not None else None

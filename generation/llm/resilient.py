@@ -108,7 +108,7 @@ class ResilientChat:
         """Stream the reply; a failure or a missed deadline ends it with the fallback text."""
         # The model's stream runs on a helper thread so that this one can stop waiting
         # when a deadline passes, even while the model blocks inside a read.
-        items: queue.Queue[object] = queue.Queue()
+        items: queue.SimpleQueue[object] = queue.SimpleQueue()
         stop = threading.Event()
 
         def produce() -> None:
