@@ -16,9 +16,9 @@ import hashlib
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -135,8 +135,9 @@ class SentimentHead(nn.Module):
 
     def init_from_bert(self, bert: BertModel, first_layer: int) -> None:
         """Start the top layers from the base model's own layers (the fine-tuning start)."""
+        base_layers = list(cast(nn.ModuleList, bert.encoder.layer))
         for i, layer in enumerate(self.layers):
-            layer.load_bert_layer(bert.encoder.layer[first_layer + i])  # type: ignore[union-attr]
+            cast(TopLayer, layer).load_bert_layer(base_layers[first_layer + i])
 
     def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         key_mask = mask.bool()
@@ -166,9 +167,8 @@ def load_base_encoder(base_model_dir: Path) -> tuple[PreTrainedTokenizerBase, Be
         if not (base_model_dir / name).is_file():
             raise SentimentWeightsError(f"base model file missing: {base_model_dir / name}")
     tokenizer = AutoTokenizer.from_pretrained(str(base_model_dir), local_files_only=True)
-    model = BertModel.from_pretrained(
-        str(base_model_dir), local_files_only=True, add_pooling_layer=False
-    )
+    # With its (unused) pooler, so that every stored tensor has a place: no load warnings.
+    model = BertModel.from_pretrained(str(base_model_dir), local_files_only=True)
     model.eval()
     return tokenizer, model
 
@@ -326,7 +326,3 @@ def _unwrap_encoder(encoder: Any) -> tuple[PreTrainedTokenizerBase, BertModel]:
     if not name:
         raise SentimentWeightsError("pass base_model_dir: the encoder does not name its files")
     return AutoTokenizer.from_pretrained(name, local_files_only=True), encoder
-
-
-def config_dict(cfg: SentimentConfig) -> dict[str, Any]:
-    return asdict(cfg)

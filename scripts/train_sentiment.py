@@ -1,6 +1,8 @@
 """Fine-tune the top layers of the packaged MiniLM on SST-2 and save them.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sentiment.py
+    HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sentiment.py --threads 1
+
+(--threads 1 on a shared machine: oversubscribed OpenMP threads spin and slow down ~10x.)
 
 The bottom layers stay frozen (shared with retrieval), so their outputs are computed once
 and cached; only the top layers and the head are trained on those cached states. The best
@@ -184,7 +186,10 @@ def main(argv: list[str] | None = None) -> int:
     decay = [p for n, p in head.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in head.named_parameters() if p.ndim <= 1]
     opt = torch.optim.AdamW(
-        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        [
+            {"params": decay, "weight_decay": args.weight_decay},
+            {"params": no_decay, "weight_decay": 0.0},
+        ],
         lr=args.lr,
     )
     lengths = [s.shape[0] for s in train_states]
@@ -260,7 +265,12 @@ def main(argv: list[str] | None = None) -> int:
         },
         "dev_accuracy": round(best_acc, 4),
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": "python scripts/train_sentiment.py " + shlex.join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(
+            [
+                "python scripts/train_sentiment.py",
+                shlex.join(sys.argv[1:] if argv is None else argv),
+            ]
+        ).rstrip(),
     }
     (args.out / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
 

@@ -7,6 +7,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -107,12 +108,12 @@ def test_missing_weights_file_is_named(tmp_path: Path) -> None:
 
 
 def test_missing_base_model_raises_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(SentimentWeightsError, match="model.safetensors"):
+    with pytest.raises(SentimentWeightsError, match="base model file missing"):
         SentimentClassifier.load(base_model_dir=tmp_path, check_base=False)
 
 
 def test_concurrent_scoring_matches_sequential(clf: SentimentClassifier) -> None:
-    texts, _ = read_rows(40)
+    texts, _ = read_rows(12)
     expected = clf.score(texts)
     results: dict[int, list[float]] = {}
 
@@ -124,28 +125,34 @@ def test_concurrent_scoring_matches_sequential(clf: SentimentClassifier) -> None
         t.start()
     for t in threads:
         t.join()
+    assert len(results) == 4
     for k in range(4):
         np.testing.assert_allclose(results[k], expected, atol=1e-5)
 
 
-def test_shared_sentence_transformer_gives_same_scores(clf: SentimentClassifier) -> None:
+@pytest.fixture(scope="module")
+def sentence_transformer() -> Any:
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(str(default_base_model_dir()), device="cpu")
+    return SentenceTransformer(str(default_base_model_dir()), device="cpu")
+
+
+def test_shared_sentence_transformer_gives_same_scores(
+    clf: SentimentClassifier, sentence_transformer: Any
+) -> None:
+    st = sentence_transformer
     before = st.encode(["a film"], convert_to_numpy=True)
     shared = SentimentClassifier.load(encoder=st)
-    texts, _ = read_rows(20)
+    texts, _ = read_rows(8)
     np.testing.assert_allclose(shared.score(texts), clf.score(texts), atol=1e-5)
     # sharing does not alter the retrieval encoder
     np.testing.assert_allclose(st.encode(["a film"], convert_to_numpy=True), before, atol=1e-6)
-    assert shared.bottom.embeddings is st[0].auto_model.embeddings
+    assert shared.bottom.embeddings is st[0].auto_model.embeddings  # type: ignore[union-attr]
 
 
-def test_untrained_top_layers_reproduce_the_base_encoder() -> None:
+def test_untrained_top_layers_reproduce_the_base_encoder(sentence_transformer: Any) -> None:
     """Our TopLayer copy of BERT's layer is exact: bottom + base top layers + mean pooling
     equals the packaged sentence-transformers embedding (which it L2-normalizes)."""
-    from sentence_transformers import SentenceTransformer
-
     base = default_base_model_dir()
     tokenizer, bert = load_base_encoder(base)
     cfg = SentimentConfig(num_frozen_layers=2, num_top_layers=4)
@@ -156,6 +163,6 @@ def test_untrained_top_layers_reproduce_the_base_encoder() -> None:
     batch = tokenizer(texts, padding=True, return_tensors="pt")
     with torch.no_grad():
         pooled = head.pooled(bottom(**batch).last_hidden_state, batch["attention_mask"])
-    ref = SentenceTransformer(str(base), device="cpu").encode(texts, convert_to_tensor=True)
+    ref = sentence_transformer.encode(texts, convert_to_tensor=True)
     pooled = torch.nn.functional.normalize(pooled, dim=-1)
     torch.testing.assert_close(pooled, ref.cpu(), atol=1e-5, rtol=1e-4)
