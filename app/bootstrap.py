@@ -36,7 +36,53 @@ def startup(rt: Runtime) -> None:
         rt.extras["search"] = search
         rt.hooks.catalog.append(search.on_catalog)
         rt.readiness["search"] = search.status
+        if settings.personalization_enabled:
+            from app.services.personalization import Personalization
+
+            prefs = Personalization(settings, rt.sessions)
+            rt.extras["prefs"] = prefs
+            search.on_ready.append(prefs.attach)
+            search.on_change.append(prefs.on_catalog)
+            rt.hooks.events.append(prefs.on_events)
+            rt.hooks.erase.append(prefs.on_erase)
+            rt.hooks.merge.append(prefs.on_merge)
+            rt.extras["personalize"] = lambda pid: _personalize(rt, prefs, pid)
         search.start(background=True)
+        if settings.chat_enabled:
+            rt.extras["chat"] = build_chat(rt, search)
+
+
+def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
+    """(reranker, note) for search: consent decides; unknown people get no re-ranking."""
+    from app.errors import NotFound
+    from app.services.identity import resolve
+
+    with rt.sessions() as db:
+        try:
+            profile = resolve(db, ref)
+        except NotFound:
+            return None, "unknown customer: results are not personalized"
+        flags = prefs.consent(db, profile)  # type: ignore[attr-defined]
+        pid = profile.id
+    if not flags.personalization:
+        return None, "the customer has not consented to personalization"
+    return prefs.reranker(pid, flags.sensitive), None  # type: ignore[attr-defined]
+
+
+def build_chat(rt: Runtime, search: object) -> object:
+    """The turn pipeline with the configured LLM behind deadlines and a fallback."""
+    from app.chat.pipeline import TurnPipeline
+    from generation import ResilientChat, make_chat_model
+
+    s = rt.settings
+    llm = make_chat_model({
+        "backend": s.llm_backend, "base_url": s.llm_base_url, "api_key": s.llm_api_key,
+        "model": s.llm_model, "n_threads": s.llm_threads, "max_tokens": s.llm_max_tokens,
+        "temperature": s.llm_temperature, "timeout": s.llm_timeout_seconds, "seed": 7})
+    chat = ResilientChat(llm, first_token_timeout=s.llm_first_token_timeout_seconds,
+                         total_timeout=s.llm_timeout_seconds)
+    return TurnPipeline(chat=chat, search=search, prefs=rt.extras.get("prefs"),
+                        sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name)
 
 
 def shutdown(rt: Runtime) -> None:

@@ -15,10 +15,20 @@ from fastapi.staticfiles import StaticFiles
 
 from app.api import errors
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import catalog, customers, events, health, keys, search
+from app.api.routes import (
+    catalog,
+    chat,
+    customers,
+    events,
+    health,
+    keys,
+    preferences,
+    search,
+)
 from app.bootstrap import shutdown, startup
 from app.logging import configure_logging
 from app.runtime import Runtime
+from app.schemas.chat import ChatIn
 from app.schemas.events import EventBatch
 from app.settings import Settings, get_settings
 
@@ -62,10 +72,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
-    for module in (catalog, search, events, customers, keys):
+    for module in (catalog, search, chat, events, customers, preferences, keys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
-    _openapi_with_extra_models(app, [EventBatch])
+    _openapi_with_extra_models(app, [EventBatch, ChatIn])
     return app
 
 

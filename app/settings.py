@@ -66,6 +66,28 @@ class Settings(BaseSettings):
     index_ef_search: int = Field(default=128, ge=8, le=4096)
     index_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
+    # Preference model
+    personalization_enabled: bool = True
+    exploration: float = Field(default=0.1, ge=0, le=5,
+                               description="Thompson-sampling scale in ranking; 0 = greedy.")
+    question_min_gain: float = Field(default=0.05, ge=0,
+                                     description="Ask a clarifying question above this gain.")
+    preference_weights_dir: Path | None = Field(
+        default=None, description="From `tailor train preferences`; default data_dir/preferences")
+
+    # Chat assistant and its LLM (embedded SmolLM2 by default; any OpenAI-compatible server)
+    chat_enabled: bool = True
+    shop_name: str = "Larkfield & Co."
+    llm_backend: Literal["embedded", "openai", "mock"] = "embedded"
+    llm_base_url: str | None = Field(default=None, examples=["http://127.0.0.1:11434/v1"])
+    llm_api_key: str | None = None
+    llm_model: str = "default"
+    llm_threads: int | None = Field(default=None, ge=1)
+    llm_max_tokens: int = Field(default=120, ge=8, le=4096)
+    llm_temperature: float = Field(default=0.3, ge=0, le=2)
+    llm_timeout_seconds: float = Field(default=30.0, gt=0)
+    llm_first_token_timeout_seconds: float = Field(default=8.0, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
     load_demo: bool = False

@@ -7,10 +7,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,6 +42,10 @@ class SearchRuntime:
         self._lock = threading.Lock()  # one writer: the poller or a request's fast path
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Called with the index once built, and with every applied change (from any worker):
+        # the preference model follows the catalog through these.
+        self.on_ready: list[Callable[[CatalogIndex], None]] = []
+        self.on_change: list[Callable[[Sequence[Item], Sequence[str]], None]] = []
 
     # -- lifecycle --------------------------------------------------------------------------
     def start(self, background: bool = True) -> None:
@@ -119,6 +123,8 @@ class SearchRuntime:
         self._dirty = bool(result.embedded or stale or result.metadata_only)
         if self._dirty:
             self._save()
+        for callback in self.on_ready:
+            callback(index)
         self.ready.set()
         log.info("search index ready", extra={"items": len(index), "embedded": result.embedded})
 
@@ -148,6 +154,11 @@ class SearchRuntime:
             if gone:
                 self.index.remove(gone, missing_ok=True)
             self._dirty = True
+        for callback in self.on_change:
+            try:
+                callback(items, removed)
+            except Exception:
+                log.exception("catalog listener failed")
 
     def on_catalog(self, items: Sequence[Item], removed: Sequence[str]) -> None:
         """Hook for changes made by this worker: searchable before the response returns."""

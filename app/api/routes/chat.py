@@ -1,0 +1,104 @@
+"""POST /v1/chat: one turn, streamed as server-sent events."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
+
+from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
+from app.errors import DependencyUnavailable, Forbidden, InvalidInput, PayloadTooLarge
+from app.runtime import Runtime
+from app.schemas.chat import ChatIn
+from app.services.events import resolve_subjects
+from app.services.identity import resolve
+
+router = APIRouter(tags=["chat"])
+log = logging.getLogger(__name__)
+MAX_BODY = 64_000
+
+SSE_DOC = """Events, each `event: <name>` + `data: <json>`:
+
+* `session` `{"session_id"}` first;
+* `token` `{"text"}` many times: the reply as it is written (every sentence is checked to
+  name only the products in `cards`);
+* `cards` `{"items": [{"item_id", "title", "brand", "price", "currency", "image_url",
+  "reason", "in_stock"}]}`;
+* `question` `{"text", "options"}` when the assistant needs to know more;
+* `done` `{"message_id", "degraded", "personalized"}`, or `error` `{"code", "message"}`."""
+
+
+def sse(event: str, data: dict[str, Any]) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+@router.post("/chat", summary="Chat with the shopping assistant (server-sent events)",
+             description=SSE_DOC, response_class=StreamingResponse,
+             responses={200: {"content": {"text/event-stream": {}}},
+                        413: {"description": "Body over 64 kB"},
+                        422: {"description": "Empty or too long message, bad session id"}},
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/ChatIn"}}}}})
+async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> StreamingResponse:
+    principal.require("widget", "developer", "admin")
+    visitor = widget_visitor(request, rt, principal)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        raise PayloadTooLarge(f"request body over {MAX_BODY} bytes; a message is at most "
+                              "4000 characters")
+    try:
+        payload = ChatIn.model_validate_json(body)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                   for e in exc.errors()]
+        raise InvalidInput("invalid chat request: " + "; ".join(
+            f"{d['field']}: {d['message']}" for d in details), details=details) from exc
+    if visitor is not None and payload.customer_id not in (None, visitor):
+        raise Forbidden("a widget key chats only as its own visitor")
+    subject = visitor or payload.customer_id
+    if subject is None:
+        raise InvalidInput("customer_id is required with a staff key")
+    pipeline = rt.extras.get("chat")
+    if pipeline is None:
+        raise DependencyUnavailable("the chat assistant is not enabled on this server")
+    turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
+                                   payload)
+    return StreamingResponse(_events(rt, pipeline, turn), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
+             payload: ChatIn) -> Any:
+    context = payload.context.model_dump(mode="json", exclude_none=True)
+    with rt.sessions() as db:
+        if is_visitor:
+            pid = resolve_subjects(db, {("visitor", subject)})[("visitor", subject)]
+            db.commit()
+            profile = resolve(db, pid)
+        else:
+            profile = resolve(db, subject)
+        turn = pipeline.prepare(db, profile, payload.message, payload.session_id, context)
+        db.commit()
+        return turn
+
+
+def _events(rt: Runtime, pipeline: Any, turn: Any) -> Iterator[str]:
+    yield sse("session", {"session_id": turn.session.id})
+    try:
+        for event, data in pipeline.stream(turn):
+            yield sse(event, data)
+        with rt.sessions() as db:
+            turn.session = db.merge(turn.session)
+            message_id = pipeline.finish(db, turn)
+        yield sse("done", {"message_id": message_id, "degraded": bool(turn.meta.get(
+            "degraded") or turn.meta.get("strayed")), "personalized": turn.personalized})
+    except Exception as exc:  # the stream has started: report in-band, keep the page alive
+        log.exception("chat stream failed")
+        yield sse("error", {"code": "internal_error",
+                            "message": f"the assistant hit a problem ({type(exc).__name__})"})

@@ -1,0 +1,317 @@
+"""One chat turn, end to end (DESIGN.md "One chat turn"):
+
+1. guardrails screen the message (injection, other customers' data, off-topic, sensitive);
+2. signals are extracted (stated preferences and constraints, sentiment about items shown
+   before, intent, recipient, style) and fed to the preference model at once;
+3. retrieval searches the catalog with the constraints as hard filters;
+4. the preference model ranks the candidates for this person (with consent), business rules
+   drop what was dismissed or is out of stock, and an uncertain model asks a question;
+5. the LLM writes the reply from a versioned prompt, grounded in exactly those items; each
+   sentence is checked before it is sent, and a reply built from the items replaces the LLM's
+   when it strays or the backend is down.
+
+`prepare` is the non-LLM path (measured on its own in benchmarks/chat.py); `stream` yields
+server-sent events."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from sqlalchemy.orm import Session
+
+from app.chat import extract as extraction
+from app.chat import guardrails, style
+from app.chat.grounding import Allowed, Grounding, fallback_reply, split_sentences
+from app.chat.sessions import (
+    add_message,
+    open_session,
+    recent,
+    remember_shown,
+    update_summary,
+)
+from app.db.models import ChatSession, Profile
+from generation import ResilientChat, load_prompt
+from preference_model import PreferenceModelError
+from retrieval import Filters, Item
+
+log = logging.getLogger(__name__)
+CARDS = 4
+CANDIDATES = 40
+RERANK_POOL = 16
+RELEVANCE_MARGIN = 0.2  # cosine below the best hit beyond which an item is off topic
+
+
+@dataclass
+class Card:
+    item_id: str
+    title: str
+    brand: str
+    price: float
+    currency: str
+    image_url: str | None
+    reason: str
+    in_stock: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+@dataclass
+class PreparedTurn:
+    session: ChatSession
+    profile_id: str
+    message: str
+    messages: list[BaseMessage] | None  # None: answer with `fixed_reply`, no LLM
+    fixed_reply: str | None
+    cards: list[Card]
+    question: dict[str, Any] | None
+    fallback_text: str
+    grounding: Grounding | None
+    personalized: bool
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+class TurnPipeline:
+    def __init__(self, *, chat: ResilientChat | None, search: Any, prefs: Any,
+                 sentiment: Any = None, shop_name: str = "the shop") -> None:
+        self.chat = chat
+        self.search = search  # app.services.search.SearchRuntime
+        self.prefs = prefs  # app.services.personalization.Personalization or None
+        self.sentiment = sentiment
+        self.shop_name = shop_name
+        self.prompt = load_prompt("chat_reply")
+
+    # -- the non-LLM path ---------------------------------------------------------------------
+    def prepare(self, db: Session, profile: Profile, message: str, session_id: str | None,
+                context: dict[str, Any]) -> PreparedTurn:
+        t0 = time.perf_counter()
+        session = open_session(db, profile, session_id)
+        pid = session.profile_id
+        consent = self.prefs.consent(db, profile) if self.prefs else None
+        sensitive_ok = bool(consent and consent.sensitive)
+        personalization_ok = bool(consent and consent.personalization)
+
+        screen = guardrails.screen(message, sensitive_consent=sensitive_ok)
+        add_message(db, session, "user", message, {"screen": screen.action,
+                                                   "category": screen.category})
+        # Commit now: the model's learning below writes through its own connections, and
+        # SQLite allows one writer at a time.
+        db.commit()
+        if screen.action != "allow":
+            return PreparedTurn(session, pid, message, None, screen.reply or "", [], None,
+                                screen.reply or "", None, False,
+                                {"screen": screen.action, "category": screen.category})
+
+        index = self.search.require()
+        state = session.state or {}
+        shown_ids = [i for i in state.get("last_shown", []) if i in index]
+        shown = [extraction.ShownItem(item_id=i, title=index.get(i).title,
+                                      brand=index.get(i).brand,
+                                      attributes=index.get(i).attributes, position=n)
+                 for n, i in enumerate(shown_ids)]
+        ex = extraction.extract(message, shown, categories=index.categories(),
+                                sentiment=self.sentiment)
+        stated = guardrails.filter_signals(ex.stated, sensitive_ok)
+        role = ex.recipient or "self"
+        facts: list[str] = []
+        st = style.update(style.StyleProfile(), message)
+        if self.prefs and personalization_ok:
+            try:
+                self.prefs.learn_from_chat(pid, stated, ex.item_sentiments, role, context,
+                                           sensitive_ok=sensitive_ok)
+                st = style.update(self.prefs.style(pid), message)
+                self.prefs.set_style(pid, st)
+            except PreferenceModelError as exc:  # degrade to non-personal, never fail the turn
+                log.warning("preference model unavailable for this turn: %s", exc)
+                personalization_ok = False
+        facts += [f"{'likes' if s.value > 0 else 'avoids'} {s.attribute or s.item_id}"
+                  for s in stated]
+        if ex.recipient and ex.recipient != "self":
+            facts.append(f"shopping for: {ex.recipient}")
+        facts += [f"constraint: {c}" for c in ex.constraints]
+
+        # Hard constraints from earlier turns still hold ("vegan" stays vegan).
+        dismissed = set(state.get("dismissed", []))
+        if self.prefs and personalization_ok:
+            dismissed |= self.prefs.dismissed(pid)
+        filters = ex.filters.merged(Filters(exclude_ids=frozenset(dismissed), in_stock=True))
+        state = _remember_constraints(session, ex.filters)
+        filters = filters.merged(_session_filters(state))
+        query = ex.query_text or message
+        if ex.intent in {"feedback", "purchase"} and shown_ids and not ex.constraints:
+            query = " ".join(index.get(i).title for i in shown_ids[:2])
+        hits = index.search(query, k=CANDIDATES, filters=filters, parse=False)
+        if hits:
+            # Stay on topic: personal taste re-orders relevant items, it never promotes a
+            # skillet for "warm sweater".
+            best = max(h.dense_score for h in hits)
+            hits = [h for h in hits if h.dense_score >= best - RELEVANCE_MARGIN][:RERANK_POOL]
+        candidates = [h.item_id for h in hits]
+        t_retrieve = time.perf_counter()
+
+        reasons: dict[str, str] = {}
+        personalized = False
+        if self.prefs and personalization_ok and candidates:
+            try:
+                ranked = self.prefs.rank(pid, candidates, context, sensitive_ok=sensitive_ok)
+                candidates = fuse(candidates, [r.item_id for r in ranked])
+                reasons = {r.item_id: r.reason for r in ranked if r.reason}
+                personalized = True
+            except PreferenceModelError as exc:
+                log.warning("ranking fell back to relevance: %s", exc)
+        chosen = candidates[:CARDS]
+        items = [index.get(i) for i in chosen]
+        cards = [_card(it, reasons.get(it.id) or _default_reason(it, ex.constraints))
+                 for it in items]
+
+        question = None
+        if not items:
+            question = {"text": "Could you tell me more: what is it for, and any budget?",
+                        "options": ["It's a gift", "For me", "Under $50"]}
+        elif self.prefs and personalization_ok and ex.intent in {"search", "greeting"}:
+            try:
+                question = self.prefs.question(pid, candidates[:20])
+            except PreferenceModelError as exc:
+                log.info("no clarifying question: %s", exc)
+        if ex.recipient is None and not state.get("asked_recipient") and items and any(
+                "gift" in it.tags or "gift-idea" in it.tags for it in items):
+            question = question or {"text": "Is this for you or for someone else?",
+                                    "options": ["For me", "A gift", "For my child"]}
+            state = {**state, "asked_recipient": True}
+            session.state = state
+
+        remember_shown(session, chosen)
+        summary = update_summary(session, facts)
+        history: list[BaseMessage] = []
+        for m in recent(db, session, 5)[:-1]:
+            history.append(HumanMessage(m.content) if m.role == "user" else AIMessage(m.content))
+        rendered = self.prompt.render(
+            message=message, summary=summary, shop_name=self.shop_name,
+            products=[{"name": it.title, "price": f"{it.price:.2f}", "currency": it.currency,
+                       "description": reasons.get(it.id, "")} for it in items],
+            **style.prompt_variables(st))
+        allowed = Allowed(titles=tuple(it.title for it in items),
+                          brands=tuple(it.brand for it in items if it.brand),
+                          prices=tuple(it.price for it in items),
+                          extra_names=(self.shop_name,))
+        grounding = Grounding(allowed, index.titles() if hasattr(index, "titles") else ())
+        qtext = str(question["text"]) if question else None
+        fallback = fallback_reply([c.title for c in cards], [c.reason for c in cards],
+                                  question=qtext, no_match=not items)
+        t_end = time.perf_counter()
+        return PreparedTurn(
+            session, pid, message, rendered.to_messages(history[-4:]), None, cards, question,
+            fallback, grounding, personalized,
+            {"intent": ex.intent, "constraints": list(ex.constraints), "recipient": ex.recipient,
+             "sensitive_topics": screen.sensitive_topics, "screen": "allow",
+             "ms_retrieval": round((t_retrieve - t0) * 1000, 2),
+             "ms_prepare": round((t_end - t0) * 1000, 2)})
+
+    # -- the LLM path ---------------------------------------------------------------------------
+    def stream(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(event, data) pairs: token*, cards?, question?, then the caller sends done."""
+        if turn.messages is None or self.chat is None:
+            text = turn.fixed_reply if turn.fixed_reply is not None else turn.fallback_text
+            turn.meta["degraded"] = turn.messages is not None
+            yield "token", {"text": text}
+            turn.meta["reply"] = text
+        else:
+            yield from self._llm_tokens(turn)
+        if turn.cards:
+            yield "cards", {"items": [c.as_dict() for c in turn.cards]}
+        if turn.question:
+            yield "question", turn.question
+
+    def _llm_tokens(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
+        assert self.chat is not None and turn.messages is not None and turn.grounding
+        sent, buffer, degraded, strayed = "", "", False, False
+        stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "")
+        try:
+            for chunk in stream:
+                if chunk.degraded:
+                    degraded = True
+                    break
+                buffer += chunk.text
+                done, buffer = split_sentences(buffer)
+                for sentence in done:
+                    if not turn.grounding.sentence_ok(sentence):
+                        strayed = True
+                        break
+                    piece = (" " if sent else "") + sentence.strip()
+                    sent += piece
+                    yield "token", {"text": piece}
+                if strayed:
+                    break
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+        if not strayed and not degraded and buffer.strip():
+            if turn.grounding.sentence_ok(buffer):
+                piece = (" " if sent else "") + buffer.strip()
+                sent += piece
+                yield "token", {"text": piece}
+            else:
+                strayed = True
+        if strayed or degraded or not sent.strip():
+            # Whatever was grounded stays; the items speak for the rest.
+            piece = (" " if sent else "") + turn.fallback_text
+            sent += piece
+            yield "token", {"text": piece}
+        elif turn.question and turn.question["text"] not in sent:
+            piece = " " + turn.question["text"]
+            sent += piece
+            yield "token", {"text": piece}
+        turn.meta.update(degraded=degraded, strayed=strayed, reply=sent)
+
+    def finish(self, db: Session, turn: PreparedTurn) -> int:
+        msg = add_message(db, turn.session, "assistant", turn.meta.get("reply", ""),
+                          {"cards": [c.item_id for c in turn.cards],
+                           "degraded": turn.meta.get("degraded", False),
+                           "strayed": turn.meta.get("strayed", False)})
+        db.commit()
+        return msg.id
+
+
+def fuse(relevance: list[str], preference: list[str], k: int = 5) -> list[str]:
+    """Reciprocal rank fusion of the retrieval order and the preference order (a small k
+    because the lists are short: both orders matter)."""
+    score: dict[str, float] = {}
+    for order in (relevance, preference):
+        for rank, item in enumerate(order):
+            score[item] = score.get(item, 0.0) + 1.0 / (k + rank + 1)
+    return sorted(score, key=lambda i: -score[i])
+
+
+def _remember_constraints(session: ChatSession, new: Filters) -> dict[str, Any]:
+    """Attribute constraints hold for the rest of the conversation; a newer one wins over an
+    older contradicting one ("no leather" ... later "leather is fine")."""
+    state = dict(session.state or {})
+    require = [t for t in state.get("require", []) if t not in new.exclude]
+    exclude = [t for t in state.get("exclude", []) if t not in new.require]
+    state["require"] = list(dict.fromkeys([*require, *new.require]))[-10:]
+    state["exclude"] = list(dict.fromkeys([*exclude, *new.exclude]))[-10:]
+    session.state = state
+    return state
+
+
+def _session_filters(state: dict[str, Any]) -> Filters:
+    return Filters(require=tuple(state.get("require", [])),
+                   exclude=tuple(state.get("exclude", [])))
+
+
+def _card(item: Item, reason: str) -> Card:
+    return Card(item_id=item.id, title=item.title, brand=item.brand, price=item.price,
+                currency=item.currency, image_url=item.image_url, reason=reason,
+                in_stock=item.stock > 0)
+
+
+def _default_reason(item: Item, constraints: list[str] | tuple[str, ...]) -> str:
+    if constraints:
+        return "matches " + ", ".join(constraints[:2])
+    return "a good match for what you asked"

@@ -1,0 +1,255 @@
+"""The preference model inside the service: consent-checked learning from the return channel
+and the chat, ranking and re-ranking, the profile view, erasure. Customer states live in the
+service database (SqlStateStore), so every worker process sees the same person."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db.models import Event, Profile
+from app.hooks import AcceptedEvent
+from app.services import consent as consent_service
+from app.services.identity import cluster_ids, root_of
+from app.services.state_store import SqlStateStore
+from app.settings import Settings
+from preference_model import (
+    Consent,
+    EventWeights,
+    InvalidSignalError,
+    PreferenceConfig,
+    PreferenceModel,
+    PreferenceModelError,
+    Signal,
+    StaleStateError,
+)
+from preference_model import UnknownItemError as ModelUnknownItem
+from preference_model.signals import DEFAULT_EVENT_WEIGHTS
+from retrieval import CatalogIndex, Item
+from retrieval.hybrid import Hit
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConsentFlags:
+    personalization: bool
+    sensitive: bool
+    demographics: bool
+    marketing: bool
+
+    def model(self) -> Consent:
+        return Consent(demographic=self.demographics, sensitive=self.sensitive)
+
+
+@dataclass(frozen=True)
+class Ranked:
+    item_id: str
+    score: float
+    uncertainty: float
+    reason: str
+    reasons: tuple[Any, ...]
+
+
+class Personalization:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        weights = {**DEFAULT_EVENT_WEIGHTS, **{k: v for k, v in
+                                                settings.all_event_weights.items()
+                                                if k != "rating"}}
+        config = PreferenceConfig(event_weights=EventWeights(weights),
+                                  exploration=settings.exploration)
+        store = SqlStateStore(sessions)
+        weights_dir = settings.preference_weights_dir or settings.data_dir / "preferences"
+        self.model = PreferenceModel(config, store)
+        if (Path(weights_dir) / "meta.json").exists():
+            try:  # a population pre-trained by `tailor train preferences`
+                self.model = PreferenceModel.load(weights_dir, store)
+                self.model.config = config
+                log.info("pre-trained preference model loaded", extra={"dir": str(weights_dir)})
+            except PreferenceModelError as exc:
+                log.warning("pre-trained preference model unusable: %s", exc)
+        self.ready = threading.Event()
+
+    # -- catalog ----------------------------------------------------------------------------
+    def attach(self, index: CatalogIndex) -> None:
+        """Item universe = the index's content embeddings plus catalog attributes."""
+        items = [index.get(i) for i in index.ids()]
+        if items:
+            vectors = np.stack([index.item_vector(it.id) for it in items])
+            self.model.set_items([it.id for it in items], vectors,
+                                 [it.attributes for it in items],
+                                 [it.category for it in items], self._popularity(items),
+                                 titles=[it.title for it in items],
+                                 sensitive_topics=[it.sensitive_topics for it in items])
+        self.index = index
+        self.ready.set()
+
+    def _popularity(self, items: Sequence[Item]) -> list[float]:
+        with self.sessions() as db:
+            counts = dict(db.execute(select(Event.item_id, func.count()).where(
+                Event.type.in_(["purchase", "add_to_cart", "click"]),
+                Event.item_id.is_not(None)).group_by(Event.item_id)).all())
+        return [float(counts.get(it.id, 0)) for it in items]
+
+    def on_catalog(self, items: Sequence[Item], removed: Sequence[str]) -> None:
+        if not self.ready.is_set():
+            return
+        if self.model.items is None:  # the catalog was empty at start: take it whole now
+            self.attach(self.index)
+            return
+        for it in items:
+            if not it.active or it.id not in self.index:
+                self._remove(it.id)
+                continue
+            self.model.upsert_item(it.id, self.index.item_vector(it.id), it.attributes,
+                                   it.category, title=it.title,
+                                   sensitive_topics=it.sensitive_topics)
+        for item_id in removed:
+            self._remove(item_id)
+
+    def _remove(self, item_id: str) -> None:
+        with contextlib.suppress(ModelUnknownItem):
+            self.model.remove_item(item_id)
+
+    # -- consent ----------------------------------------------------------------------------
+    def consent(self, db: Session, profile: Profile) -> ConsentFlags:
+        state = consent_service.current(db, profile,
+                                        self.settings.default_consent_personalization)
+        return ConsentFlags(**{p: bool(state[p]["granted"]) for p in consent_service.PURPOSES})
+
+    def consent_for(self, profile_id: str) -> ConsentFlags:
+        with self.sessions() as db:
+            profile = db.get(Profile, profile_id)
+            if profile is None:
+                return ConsentFlags(False, False, False, False)
+            return self.consent(db, profile)
+
+    # -- learning ---------------------------------------------------------------------------
+    def _learn(self, signal: Signal, consent: Consent) -> None:
+        for _ in range(3):  # another worker may have written the state meanwhile
+            try:
+                self.model.learn_one(signal, consent=consent)
+                return
+            except StaleStateError:
+                continue
+        log.warning("state of %s kept changing; signal dropped", signal.customer_id)
+
+    def on_events(self, events: Sequence[AcceptedEvent]) -> None:
+        """The return channel: every accepted event updates the person's model at once."""
+        if not self.ready.is_set():
+            return
+        flags: dict[str, ConsentFlags] = {}
+        for ev in events:
+            if ev.item_id is None or ev.type == "impression":
+                continue  # exposure alone is no preference
+            if ev.profile_id not in flags:
+                flags[ev.profile_id] = self.consent_for(ev.profile_id)
+            consent = flags[ev.profile_id]
+            if not consent.personalization:
+                continue
+            value = ev.value if ev.type == "rating" and ev.value is not None else 1.0
+            try:
+                self._learn(Signal(customer_id=ev.profile_id, kind="inferred",
+                                   item_id=ev.item_id, value=value, role=ev.role,
+                                   context=ev.context, at=ev.occurred_at, source=ev.type,
+                                   event_type=ev.type), consent.model())
+            except (InvalidSignalError, ModelUnknownItem) as exc:
+                log.info("event %s not learned: %s", ev.event_id, exc)
+
+    def learn_from_chat(self, pid: str, stated: Iterable[Any], item_sentiments: Iterable[Any],
+                        role: str, context: Mapping[str, Any], *, sensitive_ok: bool) -> None:
+        consent = Consent(sensitive=sensitive_ok)
+        for pref in stated:
+            try:
+                self._learn(Signal(customer_id=pid, kind="stated", item_id=pref.item_id,
+                                   attribute=pref.attribute, value=float(pref.value),
+                                   role=role, context=dict(context), source="chat",
+                                   event_type="constraint" if pref.hard else None), consent)
+            except (InvalidSignalError, ModelUnknownItem) as exc:
+                log.info("stated preference not learned: %s", exc)
+        for sentiment in item_sentiments:
+            item_id, score = sentiment[0], float(sentiment[1])
+            try:
+                self._learn(Signal(customer_id=pid, kind="sentiment", item_id=item_id,
+                                   value=max(-1.0, min(1.0, score)), role=role,
+                                   context=dict(context), source="chat"), consent)
+            except (InvalidSignalError, ModelUnknownItem) as exc:
+                log.info("sentiment not learned: %s", exc)
+
+    # -- ranking ----------------------------------------------------------------------------
+    def rank(self, pid: str, candidates: Sequence[str], context: Mapping[str, Any] | None,
+             *, sensitive_ok: bool, role: str = "self", exploration: float | None = None
+             ) -> list[Ranked]:
+        scored = self.model.rank(pid, list(candidates), dict(context or {}), role=role,
+                                 consent=Consent(sensitive=sensitive_ok),
+                                 exploration=exploration, skip_unknown=True)
+        return [Ranked(s.item_id, s.score, s.uncertainty,
+                       s.reasons[0].text if s.reasons else "", s.reasons) for s in scored]
+
+    def reranker(self, pid: str, sensitive_ok: bool) -> Any:
+        def rerank(customer_id: str, hits: list[Hit]) -> list[Hit]:
+            by_id = {h.item_id: h for h in hits}
+            ranked = self.rank(pid, list(by_id), None, sensitive_ok=sensitive_ok)
+            return [by_id[r.item_id] for r in ranked]
+
+        return rerank
+
+    def question(self, pid: str, candidates: Sequence[str]) -> dict[str, Any] | None:
+        probe = self.model.next_question(pid, list(candidates))
+        if probe is None or probe.expected_information_gain < self.settings.question_min_gain:
+            return None
+        options = ["Yes", "No"] if probe.kind == "attribute" else ["Show me", "Not really"]
+        return {"text": probe.question, "options": options, "kind": probe.kind,
+                "attribute": probe.attribute, "item_id": probe.item_id}
+
+    # -- style, profile, erasure --------------------------------------------------------------
+    def style(self, pid: str) -> Any:
+        from app.chat import style
+
+        st = self.model.state(pid)
+        return style.StyleProfile.from_dict(dict(st.style)) if st is not None and st.style \
+            else style.StyleProfile()
+
+    def set_style(self, pid: str, profile: Any) -> None:
+        for _ in range(3):
+            try:
+                self.model.set_style(pid, profile.to_dict())
+                return
+            except StaleStateError:
+                continue
+
+    def dismissed(self, pid: str) -> set[str]:
+        with self.sessions() as db:
+            ids = cluster_ids(db, pid)
+            rows = db.scalars(select(Event.item_id).where(
+                Event.profile_id.in_(ids), Event.type == "dismiss")).all()
+            return {r for r in rows if r is not None}
+
+    def on_erase(self, profile_ids: Sequence[str]) -> None:
+        for pid in profile_ids:
+            self.model.forget(pid)
+
+    def on_merge(self, survivor: str, merged: str) -> None:
+        """Keep the richer state: the survivor's, or the merged profile's if the survivor has
+        none yet (a guest's history becomes the new customer's)."""
+        store = self.model.store
+        if store.load(survivor) is None:
+            row = store.load(merged)
+            if row is not None:
+                with contextlib.suppress(StaleStateError):
+                    store.save(survivor, row[1], 0)
+        self.model._cache.pop(survivor, None)  # noqa: SLF001 - force a re-read
+
+    def root(self, db: Session, profile: Profile) -> str:
+        return root_of(db, profile).id
