@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -49,7 +50,10 @@ def startup(rt: Runtime) -> None:
             rt.extras["personalize"] = lambda pid: _personalize(rt, prefs, pid)
         search.start(background=True)
         if settings.chat_enabled:
-            rt.extras["chat"] = build_chat(rt, search)
+            pipeline = build_chat(rt, search)
+            rt.extras["chat"] = pipeline
+            if settings.sentiment_enabled and settings.embedding_model_dir is None:
+                search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
@@ -67,6 +71,15 @@ def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | No
     if not flags.personalization:
         return None, "the customer has not consented to personalization"
     return prefs.reranker(pid, flags.sensitive), None  # type: ignore[attr-defined]
+
+
+def _attach_sentiment(rt: Runtime, pipeline: Any) -> None:
+    from app.services.search import shared_sentiment
+
+    try:
+        pipeline.sentiment = rt.extras["sentiment"] = shared_sentiment()
+    except Exception as exc:  # the chat still works with the lexicon fallback
+        log.warning("sentiment classifier unavailable (%s); using the lexicon", exc)
 
 
 def build_chat(rt: Runtime, search: object) -> object:

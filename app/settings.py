@@ -77,6 +77,8 @@ class Settings(BaseSettings):
 
     # Chat assistant and its LLM (embedded SmolLM2 by default; any OpenAI-compatible server)
     chat_enabled: bool = True
+    sentiment_enabled: bool = Field(default=True, description="SST-2 classifier for chat "
+                                    "sentiment (else a lexicon)")
     shop_name: str = "Larkfield & Co."
     llm_backend: Literal["embedded", "openai", "mock"] = "embedded"
     llm_base_url: str | None = Field(default=None, examples=["http://127.0.0.1:11434/v1"])

@@ -20,7 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -105,6 +105,11 @@ class Embedder:
         self._cache_lock = threading.Lock()
         self.cache_hits = 0
         self.cache_misses = 0
+
+    @property
+    def sentence_transformer(self) -> Any:
+        """The loaded model, for components that share its layers (sentiment)."""
+        return self._model
 
     @property
     def dim(self) -> int:

@@ -28,6 +28,14 @@ def shared_embedder(model_dir: str | None) -> Embedder:
     return Embedder(model_dir)
 
 
+@lru_cache(maxsize=1)
+def shared_sentiment() -> Any:
+    """The SST-2 classifier on top of the retrieval encoder's (shared) bottom layers."""
+    from preference_model.sentiment import SentimentClassifier
+
+    return SentimentClassifier.load(encoder=shared_embedder(None).sentence_transformer)
+
+
 class SearchRuntime:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings

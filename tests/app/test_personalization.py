@@ -1,0 +1,242 @@
+"""Recommendations and the preference view through the API, consent, corrections, erasure,
+and two real server processes sharing customer state."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import ADMIN_KEY, auth, new_key
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def catalog() -> list[dict[str, Any]]:
+    kinds = [("Footwear > Running", "running shoe", "mesh"),
+             ("Home > Kitchen", "kitchen knife", "steel"),
+             ("Apparel > Women", "linen dress", "linen")]
+    items = []
+    for c, (cat, noun, material) in enumerate(kinds):
+        for i in range(10):
+            items.append({"id": f"c{c}-{i}", "title": f"{noun.title()} model {i}",
+                          "category": cat, "brand": f"Brand{c}", "price": 20 + i, "stock": 5,
+                          "attributes": {"material": [material],
+                                         "color": ["red" if i % 2 else "blue"]}})
+    return items
+
+
+@pytest.fixture
+def client(app_factory: Any, db_url: str) -> Any:
+    c = app_factory(db_url, search_enabled=True, chat_enabled=False, exploration=0.0)
+    c.dev = new_key(c, "developer")  # type: ignore[attr-defined]
+    assert c.put("/v1/items", json=catalog(), headers=auth(c.dev)).status_code == 200
+    c.app.state.runtime.extras["search"].wait_ready()
+    return c
+
+
+def recs(c: Any, who: str, headers: dict[str, str], **params: Any) -> dict[str, Any]:
+    r = c.get(f"/v1/customers/{who}/recommendations", params={"k": 10, **params},
+              headers=headers)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def events(c: Any, who: str, items: list[str], type_: str = "purchase",
+           prefix: str = "e") -> None:
+    batch = [{"event_id": f"{prefix}-{who}-{i}", "type": type_, "customer_id": who,
+              "item_id": item} for i, item in enumerate(items)]
+    r = c.post("/v1/events", json={"events": batch}, headers=auth(c.dev))
+    assert r.status_code == 200, r.text
+
+
+def share(result: dict[str, Any], prefix: str) -> float:
+    ids = [i["item_id"] for i in result["items"]]
+    return sum(i.startswith(prefix) for i in ids) / len(ids)
+
+
+def test_events_change_recommendations_with_reasons(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-1"})
+    before = recs(c, "C-1", h)
+    events(c, "C-1", [f"c2-{i}" for i in range(5)])
+    after = recs(c, "C-1", h)
+    assert after["personalized"] and share(after, "c2-") > share(before, "c2-")
+    assert share(after, "c2-") >= 0.5
+    top = after["items"][0]
+    assert top["reasons"] and all(r["text"] for r in top["reasons"])
+    assert 0 <= top["score"] <= 1 and top["uncertainty"] >= 0
+
+
+def test_category_filter_context_and_bad_parameters(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-2"})
+    r = recs(c, "C-2", h, category="Home", device="mobile",
+             local_time="2026-11-23T19:05:00+01:00")
+    assert {i["item_id"][:2] for i in r["items"]} == {"c1"}
+    for params in [{"k": 0}, {"k": 101}, {"device": "toaster"}, {"min_price": -1},
+                   {"require": "x", "exclude": "x"}, {"role": "boss"}]:
+        bad = c.get("/v1/customers/C-2/recommendations", params=params, headers=h)
+        assert bad.status_code == 422, (params, bad.text)
+    assert c.get("/v1/customers/nobody/recommendations", headers=h).status_code == 404
+
+
+def test_no_consent_means_a_labelled_non_personal_list(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-3"})
+    c.put("/v1/customers/C-3/consents", headers=h, json={"personalization": False})
+    events(c, "C-3", [f"c2-{i}" for i in range(5)])
+    r = recs(c, "C-3", h)
+    assert not r["personalized"] and "consent" in r["note"]
+    assert all(not i["reasons"] for i in r["items"])
+    prefs = c.get("/v1/customers/C-3/preferences", headers=h).json()
+    assert not prefs["exists"] and prefs["n_signals"] == 0  # nothing was learned
+    assert c.patch("/v1/customers/C-3/preferences", headers=h,
+                   json={"set": [{"attribute": "color=red", "value": 1}]}).status_code == 403
+
+
+def test_anonymous_visitor_gets_recommendations_via_widget(client: Any) -> None:
+    c = client
+    widget = new_key(c, "widget")
+    s = c.post("/v1/widget/session", headers=auth(widget)).json()
+    wh = {**auth(widget), "X-Visitor-Token": s["visitor_token"]}
+    r = recs(c, s["visitor_id"], wh)
+    assert len(r["items"]) == 10
+    assert c.get("/v1/customers/someone-else/recommendations", headers=wh).status_code == 403
+
+
+def test_preference_view_stated_vs_inferred_and_corrections(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-4"})
+    events(c, "C-4", [f"c0-{i}" for i in range(6)], prefix="p")
+    view = c.get("/v1/customers/C-4/preferences", headers=h).json()
+    assert view["exists"] and view["n_signals"] >= 6
+    inferred = {p["attribute"] for p in view["inferred"]}
+    assert "material=mesh" in inferred
+    p = next(p for p in view["inferred"] if p["attribute"] == "material=mesh")
+    assert p["kind"] == "inferred" and p["confidence"] > 0 and p["source"] and p["at"]
+    # State a preference, delete the inferred one: obeyed from the next request on.
+    r = c.patch("/v1/customers/C-4/preferences", headers=h, json={
+        "set": [{"attribute": "material=linen", "value": 1}], "delete": ["material=mesh"]})
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert {p["attribute"] for p in view["stated"]} == {"material=linen"}
+    assert "material=mesh" in view["suppressed"]
+    assert "material=mesh" not in {p["attribute"] for p in view["inferred"]}
+    after = recs(c, "C-4", h)
+    assert share(after, "c2-") > share(after, "c0-")
+    for body in [{}, {"set": [{"attribute": "nonsense", "value": 1}]},
+                 {"set": [{"attribute": "color=red", "value": 7}]}, {"colour": 1}]:
+        assert c.patch("/v1/customers/C-4/preferences", headers=h,
+                       json=body).status_code == 422, body
+
+
+def test_purchases_for_a_child_shape_a_recipient_profile(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-5"})
+    events(c, "C-5", [f"c0-{i}" for i in range(5)], prefix="self")
+    batch = [{"event_id": f"kid-{i}", "type": "purchase", "customer_id": "C-5",
+              "item_id": f"c1-{i}", "role": "child"} for i in range(5)]
+    c.post("/v1/events", json={"events": batch}, headers=h)
+    own = recs(c, "C-5", h)
+    kid = recs(c, "C-5", h, role="child")
+    assert share(own, "c0-") > share(own, "c1-")
+    assert share(kid, "c1-") > share(own, "c1-")
+    view = c.get("/v1/customers/C-5/preferences", headers=h).json()
+    assert "child" in view["recipients"]
+
+
+def test_erasure_removes_the_model_state(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-6"})
+    events(c, "C-6", [f"c2-{i}" for i in range(3)])
+    pid = c.get("/v1/customers/C-6", headers=h).json()["id"]
+    prefs = c.app.state.runtime.extras["prefs"]
+    assert prefs.model.state(pid) is not None
+    assert c.delete("/v1/customers/C-6", headers=h).status_code == 200
+    assert prefs.model.state(pid) is None
+
+
+def test_search_is_reranked_for_a_consenting_customer(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    c.post("/v1/identify", headers=h, json={"customer_id": "C-7"})
+    events(c, "C-7", ["c0-1", "c0-3", "c0-5"])  # red running shoes
+    r = c.get("/v1/search", params={"q": "running shoe", "k": 4, "customer_id": "C-7"},
+              headers=h).json()
+    assert r["personalized"]
+    assert {h["item_id"] for h in r["hits"][:2]} <= {"c0-1", "c0-3", "c0-5", "c0-7", "c0-9"}
+
+
+# -- two worker processes ---------------------------------------------------------------------
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _port()
+    env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(data_dir),
+           "TAILOR_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "TAILOR_RATE_LIMIT_ENABLED": "false",
+           "TAILOR_CHAT_ENABLED": "false", "TAILOR_EXPLORATION": "0",
+           "TAILOR_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def _wait_ready(base: str, timeout: float = 240) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{base} not ready")
+
+
+def test_a_click_on_one_worker_changes_what_another_recommends(pg_database: str,
+                                                                tmp_path: Path) -> None:
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_database)
+    h = auth(ADMIN_KEY)
+    a, base_a = _server(pg_database, tmp_path / "a")
+    b, base_b = _server(pg_database, tmp_path / "b")
+    try:
+        _wait_ready(base_a)
+        assert httpx.put(f"{base_a}/v1/items", json=catalog(), headers=h,
+                         timeout=60).status_code == 200
+        _wait_ready(base_b)
+        deadline = time.time() + 30  # b learns the catalog through the outbox
+        while time.time() < deadline:
+            r = httpx.get(f"{base_b}/v1/items/c2-0/similar", timeout=10)
+            if r.status_code == 200:
+                break
+            time.sleep(0.3)
+        httpx.post(f"{base_a}/v1/identify", headers=h, json={"customer_id": "W-1"})
+        first = httpx.get(f"{base_b}/v1/customers/W-1/recommendations",
+                          params={"k": 10}, headers=h).json()
+        batch = [{"event_id": f"w-{i}", "type": "purchase", "customer_id": "W-1",
+                  "item_id": f"c1-{i}"} for i in range(5)]
+        r = httpx.post(f"{base_a}/v1/events", json={"events": batch}, headers=h)
+        assert r.status_code == 200 and r.json()["accepted"] == 5
+        second = httpx.get(f"{base_b}/v1/customers/W-1/recommendations",
+                           params={"k": 10}, headers=h).json()
+        assert share(second, "c1-") > share(first, "c1-"), (first, second)
+        assert json.dumps(second).count("c1-") >= 5
+    finally:
+        for p in (a, b):
+            p.terminate()
+            p.wait(15)
