@@ -14,7 +14,9 @@ app = typer.Typer(help="Tailor: conversational, generative hyper-personalization
                   no_args_is_help=True, add_completion=False)
 catalog_app = typer.Typer(help="Manage the product catalog.", no_args_is_help=True)
 keys_app = typer.Typer(help="Manage API keys.", no_args_is_help=True)
+train_app = typer.Typer(help="Train models from the shop's own data.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(train_app, name="train")
 app.add_typer(keys_app, name="keys")
 
 
@@ -132,6 +134,36 @@ def keys_create(role: Annotated[str, typer.Argument(help="widget, marketer, deve
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(2) from exc
     typer.echo(key)
+
+
+@train_app.command("preferences")
+def train_preferences(
+    events: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False, help="JSONL of {customer_id, item_id, value, at, "
+        "event_type}; default: the events in the service database.")] = None,
+    out: Annotated[Path | None, typer.Option(help="Where to write the population model; "
+                                             "default: <data_dir>/preferences")] = None,
+    epochs: Annotated[int, typer.Option(min=1, max=500)] = 20,
+    dim: Annotated[int, typer.Option(min=4, max=512)] = 32,
+    cohorts: Annotated[int, typer.Option(min=1, max=256, help="k-means cohorts")] = 8,
+    threads: Annotated[int | None, typer.Option(min=1, help="torch threads")] = None,
+) -> None:
+    """Pre-train the population model (cold start prior + cohorts) on historical
+    interactions. Every API worker loads it at start-up."""
+    from app.services.training import train_population
+
+    rt = _runtime()
+    try:
+        report = train_population(rt, events_file=events, out=out, epochs=epochs, dim=dim,
+                                  cohorts=cohorts, threads=threads)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        rt.close()
+    typer.echo(f"trained on {report['interactions']} interactions of {report['customers']} "
+               f"customers over {report['items']} items; final loss {report['final_loss']:.4f}; "
+               f"{report['cohorts']} cohorts; saved to {report['out']}")
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,11 @@ class Personalization:
         if (Path(weights_dir) / "meta.json").exists():
             try:  # a population pre-trained by `tailor train preferences`
                 self.model = PreferenceModel.load(weights_dir, store)
-                self.model.config = config
+                # Keep what pre-training chose (dimensions, rates); the shop's event weights
+                # and exploration setting still apply.
+                self.model.config = replace(self.model.config,
+                                            event_weights=config.event_weights,
+                                            exploration=config.exploration)
                 log.info("pre-trained preference model loaded", extra={"dir": str(weights_dir)})
             except PreferenceModelError as exc:
                 log.warning("pre-trained preference model unusable: %s", exc)

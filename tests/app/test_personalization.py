@@ -240,3 +240,30 @@ def test_a_click_on_one_worker_changes_what_another_recommends(pg_database: str,
         for p in (a, b):
             p.terminate()
             p.wait(15)
+
+
+def test_train_preferences_cli_and_workers_load_the_prior(tmp_path: Path, app_factory: Any,
+                                                          sqlite_url: str) -> None:
+    c = app_factory(sqlite_url, search_enabled=True, chat_enabled=False)
+    dev = new_key(c, "developer")
+    c.put("/v1/items", json=catalog(), headers=auth(dev))
+    batch = [{"event_id": f"hist-{u}-{i}", "type": "purchase", "customer_id": f"H-{u}",
+              "item_id": f"c{u % 3}-{(u + i) % 10}"} for u in range(30) for i in range(4)]
+    assert c.post("/v1/events", json={"events": batch}, headers=auth(dev)).status_code == 200
+    data_dir = c.app.state.settings.data_dir
+    env = {**os.environ, "TAILOR_DATABASE_URL": sqlite_url, "TAILOR_DATA_DIR": str(data_dir)}
+    out = subprocess.run([sys.executable, "-m", "app.cli", "train", "preferences",
+                          "--epochs", "3", "--dim", "8", "--cohorts", "3", "--threads", "1"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    assert "trained on 120 interactions of 30 customers" in out.stdout
+    assert (data_dir / "preferences" / "meta.json").exists()
+    again = app_factory(sqlite_url, search_enabled=True, chat_enabled=False)
+    again.app.state.runtime.extras["search"].wait_ready()
+    model = again.app.state.runtime.extras["prefs"].model
+    assert model.population is not None and model.population.pretrained
+    assert model.population.cohorts is not None and len(model.population.cohorts) == 3
+    bad = subprocess.run([sys.executable, "-m", "app.cli", "train", "preferences", "--events",
+                          str(tmp_path / "missing.jsonl")], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2
