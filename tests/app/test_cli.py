@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("args", [[], ["serve"], ["demo"], ["catalog"], ["catalog", "import"],
-                                  ["keys", "create"], ["migrate"]])
+                                  ["keys", "create"], ["migrate"], ["train"],
+                                  ["train", "preferences"]])
 def test_help_everywhere(args: list[str]) -> None:
     out = subprocess.run([sys.executable, "-m", "app.cli", *args, "--help"],
                          capture_output=True, text=True, cwd=ROOT, timeout=60)
