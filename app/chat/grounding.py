@@ -71,13 +71,21 @@ def _is_common(name: str) -> bool:
     return all(w in _COMMON for w in _words(name))
 
 
+_CLAUSE_END = re.compile(r"(?<=[,;:])\s+")
+MIN_CLAUSE_WORDS = 4
+
+
 def split_sentences(buffer: str) -> tuple[list[str], str]:
-    """Complete sentences in `buffer`, and the unfinished rest."""
+    """Complete sentences (or, to stream sooner, clauses of a few words) in `buffer`, and
+    the unfinished rest. A product name never spans a comma, so a clause is a safe unit to
+    check."""
     parts = _SENTENCE_END.split(buffer)
-    if len(parts) == 1:
-        return [], buffer
-    done, rest = parts[:-1], parts[-1]
-    return [p for p in done if p.strip()], rest
+    done, rest = [p for p in parts[:-1] if p.strip()], parts[-1]
+    clauses = _CLAUSE_END.split(rest)
+    if len(clauses) > 1 and len(clauses[0].split()) >= MIN_CLAUSE_WORDS:
+        done.append(clauses[0])
+        rest = rest[len(clauses[0]):].lstrip()
+    return done, rest
 
 
 def fallback_reply(titles: Sequence[str], reasons: Sequence[str], *, question: str | None,

@@ -124,8 +124,9 @@ class TurnPipeline:
             try:
                 self.prefs.learn_from_chat(pid, stated, ex.item_sentiments, role, context,
                                            sensitive_ok=sensitive_ok)
-                st = style.update(self.prefs.style(pid), message)
-                self.prefs.set_style(pid, st)
+                before = self.prefs.style(pid)
+                st = style.update(before, message)
+                self.prefs.set_style(pid, st, before)
             except PreferenceModelError as exc:  # degrade to non-personal, never fail the turn
                 log.warning("preference model unavailable for this turn: %s", exc)
                 personalization_ok = False

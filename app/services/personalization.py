@@ -60,6 +60,11 @@ class Ranked:
     reasons: tuple[Any, ...]
 
 
+def _rounded(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()
+            if k != "message_count"}
+
+
 class Personalization:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
@@ -225,7 +230,9 @@ class Personalization:
         return style.StyleProfile.from_dict(dict(st.style)) if st is not None and st.style \
             else style.StyleProfile()
 
-    def set_style(self, pid: str, profile: Any) -> None:
+    def set_style(self, pid: str, profile: Any, previous: Any = None) -> None:
+        if previous is not None and _rounded(previous.to_dict()) == _rounded(profile.to_dict()):
+            return  # unchanged at display precision: spare the write
         for _ in range(3):
             try:
                 self.model.set_style(pid, profile.to_dict())

@@ -1,0 +1,193 @@
+"""Chat turn latency: the non-LLM path (guardrails + extraction + model update + retrieval +
+ranking) at 1k and 100k catalog items, and time to first token with the embedded LLM.
+
+    python benchmarks/chat.py              # 1k and 100k items, 60 turns each, 20 LLM turns
+    python benchmarks/chat.py --quick      # 1k items only, fewer turns
+
+Runs in process on a temporary SQLite database, with the real MiniLM embedder, FAISS index,
+preference model, sentiment classifier and SmolLM2. The 100k catalog is the demo store's
+406 products repeated with variants; to keep set-up minutes short, variant vectors are the
+product's real MiniLM embedding plus small noise (queries are embedded for real every turn).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+MESSAGES = [
+    "I need a warm sweater under $100",
+    "something vegan for breakfast",
+    "a gift for my daughter, she is 7",
+    "no leather please, I want running shoes",
+    "show me linen shirts",
+    "the first one looks great",
+    "I hate polyester",
+    "candles for a cosy evening",
+    "cheaper please",
+    "dog toys that last",
+]
+
+
+class NoisyCopies:
+    """Embeds each distinct base text once for real; variants get that vector plus noise."""
+
+    def __init__(self, real: Any, seed: int = 0) -> None:
+        self.real = real
+        self.rng = np.random.default_rng(seed)
+        self.dim = real.dim
+        self.model_id = real.model_id
+
+    def encode(self, texts: Any) -> np.ndarray:
+        bases = [t.split(" ~v", 1)[0] for t in texts]
+        vecs = self.real.encode(bases)
+        noisy = [i for i, t in enumerate(texts) if " ~v" in t]
+        if noisy:
+            vecs[noisy] += self.rng.normal(0, 0.02, (len(noisy), self.dim)).astype(np.float32)
+            vecs[noisy] /= np.linalg.norm(vecs[noisy], axis=1, keepdims=True)
+        return vecs
+
+
+def build(n_items: int, tmp: Path) -> tuple[Any, Any]:
+    from app.bootstrap import build_chat
+    from app.db.migrate import upgrade
+    from app.runtime import Runtime
+    from app.services import catalog
+    from app.services.personalization import Personalization
+    from app.services.search import SearchRuntime, shared_embedder, shared_sentiment
+    from app.settings import Settings
+    from retrieval import CatalogIndex
+    from retrieval.catalog import iter_file
+
+    settings = Settings(data_dir=tmp, search_enabled=False, llm_threads=2, llm_max_tokens=48,
+                        log_level="WARNING")
+    upgrade(settings.resolved_database_url)
+    rt = Runtime.build(settings)
+    base = [i for i in iter_file(ROOT / "app" / "demo" / "catalog.jsonl")]
+    items = []
+    for n in range(n_items):
+        src = base[n % len(base)]
+        copy = n // len(base)
+        items.append(src if copy == 0 else src.model_copy(update={
+            "id": f"{src.id}-v{copy}", "title": f"{src.title} ~v{copy}"}))
+    with rt.sessions() as db:
+        for start in range(0, len(items), 5000):
+            catalog.upsert_items(db, items[start:start + 5000])
+            db.commit()
+    search = SearchRuntime(settings, rt.sessions)
+    real = shared_embedder(None)
+    t0 = time.perf_counter()
+    index = CatalogIndex(NoisyCopies(real) if n_items > len(base) else real)
+    index.upsert(items)
+    index.embedder = real  # queries: the real encoder
+    search.index = index
+    search.ready.set()
+    prefs = Personalization(settings, rt.sessions)
+    prefs.attach(index)
+    rt.extras.update(search=search, prefs=prefs, sentiment=shared_sentiment())
+    pipeline = build_chat(rt, search)
+    print(f"  built {n_items} items in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    return rt, pipeline
+
+
+def pct(xs: list[float], q: float) -> float:
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(q * (len(xs) - 1))))]
+
+
+def non_llm(rt: Any, pipeline: Any, turns: int) -> list[float]:
+    from app.services.events import resolve_subjects
+    from app.services.identity import resolve
+
+    out = []
+    for n in range(turns):
+        visitor = f"bench-{n % 10}"
+        with rt.sessions() as db:
+            pid = resolve_subjects(db, {("visitor", visitor)})[("visitor", visitor)]
+            db.commit()
+            profile = resolve(db, pid)
+            t = time.perf_counter()
+            turn = pipeline.prepare(db, profile, MESSAGES[n % len(MESSAGES)], None,
+                                    {"device": "mobile", "channel": "web"})
+            db.commit()
+            out.append(time.perf_counter() - t)
+            del turn
+    return out
+
+
+def ttft(rt: Any, pipeline: Any, turns: int) -> tuple[list[float], list[float]]:
+    from app.services.events import resolve_subjects
+    from app.services.identity import resolve
+
+    first, total = [], []
+    pipeline.stream  # noqa: B018 - warm-up below loads the model
+    for n in range(turns + 1):
+        visitor = f"ttft-{n}"
+        t = time.perf_counter()
+        with rt.sessions() as db:
+            pid = resolve_subjects(db, {("visitor", visitor)})[("visitor", visitor)]
+            db.commit()
+            turn = pipeline.prepare(db, resolve(db, pid), MESSAGES[n % len(MESSAGES)], None, {})
+            db.commit()
+        got = None
+        for event, _data in pipeline.stream(turn):
+            if event == "token" and got is None:
+                got = time.perf_counter() - t
+        if n == 0:
+            continue  # the first call loads the GGUF model
+        first.append(got or float("nan"))
+        total.append(time.perf_counter() - t)
+    return first, total
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--turns", type=int, default=60)
+    ap.add_argument("--llm-turns", type=int, default=20)
+    args = ap.parse_args()
+    sizes = [1000] if args.quick else [1000, 100_000]
+    turns = 20 if args.quick else args.turns
+    rows = []
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as d:
+            rt, pipeline = build(size, Path(d))
+            non_llm(rt, pipeline, 5)  # warm-up
+            lat = non_llm(rt, pipeline, turns)
+            row = {"items": size, "p50": statistics.median(lat) * 1000,
+                   "p95": pct(lat, 0.95) * 1000, "p99": pct(lat, 0.99) * 1000}
+            if size == sizes[0]:
+                first, total = ttft(rt, pipeline, 5 if args.quick else args.llm_turns)
+                row.update(ttft50=statistics.median(first) * 1000,
+                           ttft95=pct(first, 0.95) * 1000,
+                           reply50=statistics.median(total) * 1000)
+            rows.append(row)
+            rt.close()
+    print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
+          f"{platform.python_version()}; command: python benchmarks/chat.py"
+          f"{' --quick' if args.quick else ''}\n")
+    print("| catalog items | non-LLM path p50 / p95 / p99 ms (target p95 <= 50) | "
+          "time to first token p50 / p95 ms (target p95 <= 500) | whole reply p50 ms |")
+    print("|---|---|---|---|")
+    for r in rows:
+        llm = (f"{r['ttft50']:.0f} / {r['ttft95']:.0f}" if "ttft50" in r else "-")
+        whole = f"{r['reply50']:.0f}" if "reply50" in r else "-"
+        print(f"| {r['items']:,} | {r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} | {llm} | "
+              f"{whole} |")
+
+
+if __name__ == "__main__":
+    main()
