@@ -43,6 +43,7 @@ log = logging.getLogger(__name__)
 CARDS = 4
 CANDIDATES = 40
 RERANK_POOL = 16
+MAX_SENTENCES = 3  # the cards carry the details; the text introduces them
 RELEVANCE_MARGIN = 0.2  # cosine below the best hit beyond which an item is off topic
 
 
@@ -85,6 +86,7 @@ class TurnPipeline:
         self.sentiment = sentiment
         self.shop_name = shop_name
         self.prompt = load_prompt("chat_reply")
+        self._title_cache: tuple[int, list[str]] = (-1, [])
 
     # -- the non-LLM path ---------------------------------------------------------------------
     def prepare(self, db: Session, profile: Profile, message: str, session_id: str | None,
@@ -146,7 +148,11 @@ class TurnPipeline:
         query = ex.query_text or message
         if ex.intent in {"feedback", "purchase"} and shown_ids and not ex.constraints:
             query = " ".join(index.get(i).title for i in shown_ids[:2])
-        hits = index.search(query, k=CANDIDATES, filters=filters, parse=False)
+        if ex.recipient == "child":
+            query += " for kids"  # "a gift for my daughter" means toys and kids' things
+        greeting = ex.intent == "greeting" and not ex.constraints and not stated
+        hits = [] if greeting else index.search(query, k=CANDIDATES, filters=filters,
+                                                parse=False)
         if hits:
             # Stay on topic: personal taste re-orders relevant items, it never promotes a
             # skillet for "warm sweater".
@@ -171,7 +177,10 @@ class TurnPipeline:
                  for it in items]
 
         question = None
-        if not items:
+        if greeting:
+            top = sorted({c.split(" > ")[0] for c in index.categories()})[:4]
+            question = {"text": "What are you shopping for today?", "options": top}
+        elif not items:
             question = {"text": "Could you tell me more: what is it for, and any budget?",
                         "options": ["It's a gift", "For me", "Under $50"]}
         elif self.prefs and personalization_ok and ex.intent in {"search", "greeting"}:
@@ -196,14 +205,19 @@ class TurnPipeline:
             products=[{"name": it.title, "price": f"{it.price:.2f}", "currency": it.currency,
                        "description": reasons.get(it.id, "")} for it in items],
             **style.prompt_variables(st))
+        topic = [message, *(it.category for it in items),
+                 *(v for it in items for vs in it.attributes.values() for v in vs),
+                 *(t for it in items for t in it.tags)]
         allowed = Allowed(titles=tuple(it.title for it in items),
                           brands=tuple(it.brand for it in items if it.brand),
                           prices=tuple(it.price for it in items),
-                          extra_names=(self.shop_name,))
-        grounding = Grounding(allowed, index.titles() if hasattr(index, "titles") else ())
+                          extra_names=(self.shop_name,), topic=tuple(topic))
+        grounding = Grounding(allowed, self._titles(index), sentiment=self.sentiment)
         qtext = str(question["text"]) if question else None
-        fallback = fallback_reply([c.title for c in cards], [c.reason for c in cards],
-                                  question=qtext, no_match=not items)
+        fallback = ("Hello! I'm the shopping assistant of " + self.shop_name + ". " + (qtext or "")
+                    if greeting else
+                    fallback_reply([c.title for c in cards], [c.reason for c in cards],
+                                   question=qtext, no_match=not items))
         t_end = time.perf_counter()
         return PreparedTurn(
             session, pid, message, rendered.to_messages(history[-4:]), None, cards, question,
@@ -212,6 +226,13 @@ class TurnPipeline:
              "sensitive_topics": screen.sensitive_topics, "screen": "allow",
              "ms_retrieval": round((t_retrieve - t0) * 1000, 2),
              "ms_prepare": round((t_end - t0) * 1000, 2)})
+
+    def _titles(self, index: Any) -> list[str]:
+        """Catalog titles for the grounding check, refreshed when the catalog size changes."""
+        size = len(index)
+        if self._title_cache[0] != size:
+            self._title_cache = (size, index.titles())
+        return self._title_cache[1]
 
     # -- the LLM path ---------------------------------------------------------------------------
     def stream(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -230,7 +251,8 @@ class TurnPipeline:
 
     def _llm_tokens(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
         assert self.chat is not None and turn.messages is not None and turn.grounding
-        sent, buffer, degraded, strayed = "", "", False, False
+        sent, buffer, degraded, strayed, finished = "", "", False, False, False
+        seen: set[str] = set()
         stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "")
         try:
             for chunk in stream:
@@ -240,21 +262,31 @@ class TurnPipeline:
                 buffer += chunk.text
                 done, buffer = split_sentences(buffer)
                 for sentence in done:
+                    key = " ".join(sentence.lower().split())
+                    if key in seen:  # a small model looping: the reply is over
+                        finished = True
+                        break
                     if not turn.grounding.sentence_ok(sentence):
                         strayed = True
                         break
+                    seen.add(key)
                     piece = (" " if sent else "") + sentence.strip()
                     sent += piece
                     yield "token", {"text": piece}
-                if strayed:
+                    if sent.count(".") + sent.count("!") + sent.count("?") >= MAX_SENTENCES:
+                        finished = True
+                        break
+                if strayed or finished:
                     break
         finally:
             close = getattr(stream, "close", None)
             if close:
                 close()
-        if not strayed and not degraded and buffer.strip():
-            if turn.grounding.sentence_ok(buffer):
-                piece = (" " if sent else "") + buffer.strip()
+        rest = buffer.strip()
+        # A fragment cut off by the token limit is dropped; a finished last sentence stays.
+        if not (strayed or degraded or finished) and rest and rest[-1] in ".!?":
+            if turn.grounding.sentence_ok(rest):
+                piece = (" " if sent else "") + rest
                 sent += piece
                 yield "token", {"text": piece}
             else:

@@ -60,6 +60,12 @@ class Ranked:
     reasons: tuple[Any, ...]
 
 
+# Attributes worth a clarifying question, phrased as a shop assistant would.
+ASKABLE = {"color": "Do you like {v}?", "material": "How do you feel about {v}?",
+           "diet": "Should I focus on {v} options?", "style": "Is {v} your style?",
+           "scent": "Do you like {v} scents?", "fit": "Do you prefer a {v} fit?"}
+
+
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()
             if k != "message_count"}
@@ -218,8 +224,15 @@ class Personalization:
         probe = self.model.next_question(pid, list(candidates))
         if probe is None or probe.expected_information_gain < self.settings.question_min_gain:
             return None
+        text = probe.question
+        if probe.kind == "attribute" and probe.attribute:
+            name, _, value = probe.attribute.partition("=")
+            template = ASKABLE.get(name)
+            if template is None:  # sizes, ages...: not something to ask out of the blue
+                return None
+            text = template.format(v=value)
         options = ["Yes", "No"] if probe.kind == "attribute" else ["Show me", "Not really"]
-        return {"text": probe.question, "options": options, "kind": probe.kind,
+        return {"text": text, "options": options, "kind": probe.kind,
                 "attribute": probe.attribute, "item_id": probe.item_id}
 
     # -- style, profile, erasure --------------------------------------------------------------

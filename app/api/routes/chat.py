@@ -13,7 +13,13 @@ from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
-from app.errors import DependencyUnavailable, Forbidden, InvalidInput, PayloadTooLarge
+from app.errors import (
+    DependencyUnavailable,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    PayloadTooLarge,
+)
 from app.runtime import Runtime
 from app.schemas.chat import ChatIn
 from app.services.events import resolve_subjects
@@ -82,7 +88,12 @@ def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
             db.commit()
             profile = resolve(db, pid)
         else:
-            profile = resolve(db, subject)
+            try:
+                profile = resolve(db, subject)
+            except NotFound:  # first sight of a shop customer id, as with events
+                pid = resolve_subjects(db, {("customer", subject)})[("customer", subject)]
+                db.commit()
+                profile = resolve(db, pid)
         turn = pipeline.prepare(db, profile, payload.message, payload.session_id, context)
         db.commit()
         return turn
