@@ -203,3 +203,12 @@ def test_chat_auth(chat_client: Any) -> None:
     assert c.post("/v1/chat", json={"message": "hi", "customer_id": "x"},
                   headers=auth(marketer)).status_code == 403
     assert c.post("/v1/chat", json={"message": "hi"}, headers=auth(c.dev)).status_code == 422
+
+
+def test_a_greeting_asks_what_they_shop_for_without_random_cards(chat_client: Any) -> None:
+    c = chat_client
+    status, events = turn(c, c.wh, "hello!")
+    assert status == 200
+    assert not cards_of(events)
+    question = next(d for e, d in events if e == "question")
+    assert question["text"] == "What are you shopping for today?" and question["options"]
