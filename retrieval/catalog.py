@@ -36,7 +36,9 @@ SENSITIVE_TOPICS: frozenset[str] = frozenset(
     }
 )
 
-ItemId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")]
+ItemId = Annotated[
+    str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$")
+]
 CATEGORY_SEP = ">"
 
 

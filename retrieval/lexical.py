@@ -1,7 +1,7 @@
 """Incremental BM25 over item id, title, brand, attributes, tags and leaf category.
 
-Why not bm25s: its index is a static sparse matrix, so every price-independent
-catalog change (a new item) would mean re-indexing the whole catalog, and the
+Why not bm25s: its index is a static sparse matrix, so every catalog change
+(a new item) would mean re-indexing the whole catalog, and the
 issue asks for changes to be searchable within a second. Here a posting list is
 a dict per term, edited in O(terms of the item); scoring a query touches only
 the posting lists of its few terms (NumPy arrays cached per term).
@@ -22,10 +22,11 @@ import numpy as np
 from retrieval.catalog import Item
 
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-_./][a-z0-9]+)*")
-_STOP = frozenset(
+_STOP_WORDS = (
     "a an and are as at be by for from has have i in is it its of on or that the this "
-    "to was were will with me my you your we our want need looking some any".split()
+    "to was were will with me my you your we our want need looking some any"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 
 
 def tokenize(text: str) -> list[str]:
@@ -93,12 +94,13 @@ class BM25Index:
             if not posting:
                 del self._postings[term]
 
-    def search(self, query: str, n_rows: int, mask: np.ndarray | None, k: int) -> list[int]:
-        """Rows with a positive BM25 score among `mask`, best first, at most k."""
-        scores = self.scores(query, n_rows)
+    @staticmethod
+    def top(scores: np.ndarray, mask: np.ndarray | None, k: int) -> list[int]:
+        """Rows with a positive score among `mask`, best first, at most k."""
+        ok = scores > 0
         if mask is not None:
-            scores[~mask] = 0.0
-        hits = np.flatnonzero(scores > 0)
+            ok &= mask
+        hits = np.flatnonzero(ok)
         if len(hits) > k:
             hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
         return [int(r) for r in hits[np.argsort(-scores[hits], kind="stable")]]

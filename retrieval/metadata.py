@@ -77,6 +77,13 @@ class MetadataStore:
         self.set(row, item)
         return row
 
+    def append_dead(self) -> int:
+        """Reserve a row for a dead item (loading a saved index keeps row numbers)."""
+        row = self.size
+        self._grow(row + 1)
+        self.size += 1
+        return row
+
     def set(self, row: int, item: Item) -> None:
         """(Re)write a row's metadata in place, e.g. a price or stock change."""
         self.active[row] = item.active
@@ -136,6 +143,9 @@ class MetadataStore:
         """Boolean mask over rows [0, size) of searchable rows passing `filters`."""
         n = self.size
         m = self.searchable()
+        rows = np.fromiter(id_rows, dtype=np.int64)
+        if rows.size:
+            m[rows] = False
         if filters is None:
             return m
         if filters.category is not None:
@@ -154,9 +164,6 @@ class MetadataStore:
             lo, hi = self.age_lo[:n], self.age_hi[:n]
             with np.errstate(invalid="ignore"):
                 m &= np.isnan(lo) | ((lo <= filters.age) & (filters.age <= hi))
-        rows = np.fromiter(id_rows, dtype=np.int64)
-        if rows.size:
-            m[rows] = False
         return m
 
     def has_category(self, category: str) -> bool:

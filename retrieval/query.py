@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from retrieval.catalog import CATEGORY_SEP
 from retrieval.filters import Filters
@@ -72,7 +73,10 @@ _AGE = re.compile(
 )
 _REQUIRE = re.compile(r"\b(" + "|".join(re.escape(w) for w in REQUIRE_WORDS) + r")\b", re.I)
 # Words after "no"/"not" that are not product constraints ("not sure", "no idea").
-_NEG_STOP = frozenset("sure idea more less longer problem thanks thank way one clue rush".split())
+_NEG_STOP = frozenset(
+    ("sure", "idea", "more", "less", "longer", "problem", "thanks", "thank", "way", "one", "clue",
+     "rush")
+)
 
 
 @dataclass(frozen=True)
@@ -199,8 +203,7 @@ def _match_category(
         levels = [p.strip() for p in path.split(CATEGORY_SEP)]
         for depth in range(len(levels), 0, -1):
             name = levels[depth - 1].lower()
-            stem = name[:-1] if name.endswith("s") and len(name) > 3 else name
-            m = re.search(rf"\b{re.escape(stem)}(?:s|es)?\b", lowered)
+            m = _level_pattern(name).search(lowered)
             if m and not any(s < m.end() and m.start() < e for s, e in spans):
                 matched.add(tuple(levels[:depth]))
                 break
@@ -214,6 +217,13 @@ def _match_category(
     for other in deepest[1:]:
         common = _common_prefix(common, list(other))
     return f" {CATEGORY_SEP} ".join(common) if common else None
+
+
+@lru_cache(maxsize=8192)
+def _level_pattern(name: str) -> re.Pattern[str]:
+    """'Puzzles' matches 'puzzle', 'puzzles'; cached: called per level per query."""
+    stem = name[:-1] if name.endswith("s") and len(name) > 3 else name
+    return re.compile(rf"\b{re.escape(stem)}(?:s|es)?\b")
 
 
 def _common_prefix(a: list[str], b: list[str]) -> list[str]:

@@ -183,4 +183,4 @@ class SearchRuntime:
 
 
 def index_ids(index: CatalogIndex) -> list[str]:
-    return list(index._state.row_of)  # noqa: SLF001 - read-only snapshot of ids
+    return index.ids()
