@@ -63,7 +63,8 @@ class ItemTable:
         ]
         self.categories = [str(c) if c else "" for c in (categories or [""] * n)]
         self.titles = [str(t) if t else ids[i] for i, t in enumerate(titles or [""] * n)]
-        self.topics = [sorted({str(t).lower() for t in ts}) for ts in (sensitive_topics or [[]] * n)]
+        self.topics = [sorted({str(t).lower() for t in ts})
+                       for ts in (sensitive_topics or [[]] * n)]
         raw_pop = np.zeros(n) if popularity is None else np.asarray(popularity, dtype=np.float64)
         if raw_pop.shape != (n,) or not np.all(np.isfinite(raw_pop)) or np.any(raw_pop < 0):
             raise InvalidSignalError("popularity must be n finite non-negative numbers")

@@ -30,6 +30,8 @@ class NetConfig:
 
 
 class PreferenceNet(nn.Module):
+    content: torch.Tensor
+
     def __init__(self, cfg: NetConfig, content: torch.Tensor) -> None:
         super().__init__()
         self.cfg = cfg

@@ -122,7 +122,7 @@ class Context:
     _TEXT_FIELDS = ("season", "location", "weather", "device", "channel")
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, object] | None) -> Context:
+    def from_mapping(cls, data: Context | Mapping[str, object] | None) -> Context:
         """Build from the loose mapping the widget sends; unknown keys are ignored."""
         if data is None:
             return cls()

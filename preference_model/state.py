@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from preference_model.errors import StateCorruptError
 
@@ -105,8 +106,8 @@ class Taste:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "long": self.long.tolist(), "precision": self.precision.tolist(),
-            "short": self.short.tolist(), "short_at": self.short_at, "long_at": self.long_at,
+            "long": self.long, "precision": self.precision, "short": self.short,
+            "short_at": self.short_at, "long_at": self.long_at,
             "stated": {k: v.to_json() for k, v in self.stated.items()},
             "inferred": {k: v.to_json() for k, v in self.inferred.items()},
             "stated_items": {k: v.to_json() for k, v in self.stated_items.items()},
@@ -179,12 +180,19 @@ class CustomerState:
             "last_context": self.last_context, "style": self.style,
             "created_at": self.created_at, "updated_at": self.updated_at,
         }
-        return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+        for taste in (self.own, *self.recipients.values()):
+            if not all(np.all(np.isfinite(v)) for v in (taste.long, taste.precision, taste.short)):
+                # orjson would write NaN as null; refuse instead of storing a broken state
+                raise StateCorruptError(f"state of {self.customer_id!r} has non-finite values")
+        try:  # orjson: several times faster than json on the update path
+            return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+        except TypeError as exc:
+            raise StateCorruptError(f"cannot encode customer state: {exc}") from exc
 
     @classmethod
     def from_bytes(cls, data: bytes, version: int = 0) -> CustomerState:
         try:
-            raw = json.loads(data)
+            raw = orjson.loads(data)
             if raw.get("schema") != SCHEMA:
                 raise StateCorruptError(f"unsupported state schema {raw.get('schema')!r}")
             return cls(
@@ -199,5 +207,5 @@ class CustomerState:
             )
         except StateCorruptError:
             raise
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
             raise StateCorruptError(f"cannot decode customer state: {exc!r}") from exc

@@ -1,0 +1,160 @@
+"""Plain-words reasons: which signals pushed an item up (or down) for this customer."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from preference_model.results import Reason, ReasonKind
+from preference_model.signals import Context
+
+if TYPE_CHECKING:
+    from preference_model.model import PreferenceModel
+    from preference_model.state import CustomerState
+
+_VERBS = {
+    "purchase": "bought", "add_to_cart": "added to your cart", "click": "clicked",
+    "view": "viewed", "impression": "saw", "dwell": "looked closely at",
+    "zoom": "looked closely at", "wishlist": "saved", "rating": "rated highly",
+    "stated": "said you liked", "sentiment": "spoke well of", "inferred": "liked",
+}
+_CONTEXT_PHRASES = {
+    "daypart": "in the {}", "week": "on {}s", "season": "in {}", "device": "on {}",
+    "channel": "via {}", "location": "in {}", "weather": "when the weather is {}",
+}
+_MIN_WEIGHT = 0.05
+_SIMILAR = 0.5
+
+
+def _when(age_s: float) -> str:
+    days = age_s / 86_400.0
+    if days < 1:
+        return "today"
+    if days < 2:
+        return "yesterday"
+    if days < 7:
+        return "this week"
+    if days < 14:
+        return "last week"
+    if days < 60:
+        return "last month"
+    return "a while ago"
+
+
+def _said(key: str, value: float, hard: bool) -> str:
+    name, _, val = key.partition("=")
+    if hard:
+        return f"because you asked for {val} only" if value > 0 else \
+            f"because you asked for no {val}"
+    if value > 0:
+        return f"because you said you're {val}" if name == "diet" else \
+            f"because you said you like {val}"
+    return f"because you said you don't like {val}"
+
+
+class Explainer:
+    def __init__(self, model: PreferenceModel, state: CustomerState | None, role: str,
+                 context: Context, at: float) -> None:
+        self.model, self.state, self.role, self.context, self.at = (
+            model, state, role, context, at)
+        self.taste = state.taste(role) if state is not None else None
+        items = model.items
+        assert items is not None
+        self._hist_rows: np.ndarray | None = None
+        if state is not None:
+            hist = [h for h in state.history if h.role == role and h.weight > 0
+                    and h.item_id in items.index]
+            self._hist = hist
+            if hist:
+                rows = np.array([items.index[h.item_id] for h in hist])
+                emb = items.content[rows]
+                self._hist_rows = rows
+                self._hist_emb = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
+
+    def reasons(self, row: int, parts: dict[str, float], k: int) -> list[Reason]:
+        out: list[tuple[str, float, ReasonKind]] = []
+        model, items, pop = self.model, self.model.items, self.model.population
+        assert items is not None and pop is not None
+        taste = self.taste
+        popularity = parts.get("popularity", 0.0) - pop.bias - float(pop.item_bias.mean())
+        if popularity > 0:  # "unpopular" is no reason to show anything
+            out.append(("popular right now", popularity, "popularity"))
+        if "cohort" in parts:
+            c = parts["cohort"]
+            out.append(("popular with customers like you" if c > 0 else
+                        "less popular with customers like you", c, "cohort"))
+        if "session" in parts:
+            s = parts["session"]
+            out.append(("related to what you're looking at right now" if s > 0 else
+                        "unlike what you're looking at right now", s, "session"))
+        if "taste" in parts:
+            out.append(self._taste_reason(row, parts["taste"]))
+        if taste is not None:
+            cfg = model.config
+            for key in items.attr_keys(row):
+                stated = taste.stated.get(key)
+                if stated is not None and not stated.hard:
+                    out.append((_said(key, stated.value, False), cfg.stated_weight * stated.value,
+                                "stated"))
+                elif stated is None and key not in taste.suppressed and key in taste.inferred \
+                        and parts.get("attributes", 0.0) != 0.0:
+                    w = taste.inferred[key].value
+                    val = key.partition("=")[2]
+                    text = f"because you often choose {val}" if w > 0 else \
+                        f"because you usually skip {val}"
+                    out.append((text, w, "inferred"))
+            if parts.get("constraints", 0.0):
+                keys = set(items.attr_keys(row))
+                for key, p in taste.stated.items():
+                    if p.hard and ((p.value > 0) != (key in keys)):
+                        out.append((_said(key, p.value, True), -cfg.constraint_penalty,
+                                    "stated"))
+            liked = parts.get("stated_items", 0.0)
+            if liked:
+                text = "because you said you liked it" if liked > 0 else \
+                    "because you said you don't like it"
+                out.append((text, liked, "stated"))
+            if parts.get("context"):
+                out.append((self._context_text(row), parts["context"], "context"))
+        chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT), key=lambda r: -abs(r[1]))[:k]
+        return [Reason(text, round(float(w), 4), kind) for text, w, kind in chosen]
+
+    def _taste_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:
+        items = self.model.items
+        assert items is not None
+        if self.role != "self":
+            text = f"based on what you chose for your {self.role}" if weight > 0 else \
+                f"unlike what you usually choose for your {self.role}"
+            return (text, weight, "recipient")
+        if self._hist_rows is not None and weight > 0:
+            e = items.content[row]
+            e = e / (np.linalg.norm(e) + 1e-12)
+            sims = self._hist_emb @ e
+            sims[self._hist_rows == row] = -1.0
+            j = int(np.argmax(sims))
+            if sims[j] >= _SIMILAR:
+                h = self._hist[j]
+                verb = _VERBS.get(h.kind, "liked")
+                title = items.titles[int(self._hist_rows[j])]
+                when = _when(max(0.0, self.at - h.at))
+                return (f"similar to {title}, which you {verb} {when}", weight, "history")
+        if weight < 0:
+            return ("unlike what you usually choose", weight, "taste")
+        return ("matches your taste so far", weight, "taste")
+
+    def _context_text(self, row: int) -> str:
+        items, taste = self.model.items, self.taste
+        assert items is not None and taste is not None
+        cat = items.categories[row]
+        best, best_w = None, 0.0
+        for feat in self.context.features():
+            w = taste.context.get(f"{feat}|{cat}", 0.0)
+            if abs(w) > abs(best_w):
+                best, best_w = feat, w
+        if best is None:
+            return f"fits how you shop for {cat}"
+        name, _, val = best.partition("=")
+        phrase = _CONTEXT_PHRASES.get(name, "when {}").format(val)
+        verb = "often choose" if best_w > 0 else "rarely choose"
+        return f"you {verb} {cat} {phrase}"

@@ -1,0 +1,907 @@
+"""`PreferenceModel`: the online learner (River-style `learn_one` / `predict_one` / `rank`).
+
+Score of item i for a customer taste in context c (all terms are logits):
+
+    z_i = b + b_i + w_pop * pop_i                      population prior + popularity
+        + <m + C_c + k + l + s * decay, v_i>           v_i = W e_i + q_i (network.py)
+        + sum_a pref_a [a in attrs(i)]                 stated beats inferred, per attribute
+        - penalty [hard constraint violated]           "no leather", "vegan only"
+        + ctx[c, category(i)]                          the customer's context habits
+        + stated item like/dislike
+
+with m the population mean customer vector, C_c the pretrained context interactions,
+k the cohort offset (nearest class of customers), l the long-term vector (diagonal
+Gaussian posterior: the Bayesian last layer giving uncertainty and Thompson sampling)
+and s the session vector that decays within minutes. p = sigmoid(z).
+
+Online updates are closed-form numpy steps on the customer's own few hundred floats: a
+Laplace/Newton step for l (step size 1/precision, so certain customers move less) with
+precision that slowly forgets (drift), SGD for the session vector, attribute and context
+weights. States live in a `StateStore` (optimistic concurrency, retried), cached per
+process by (customer, version).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import zlib
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from preference_model.errors import (
+    ConsentRequiredError,
+    InvalidSignalError,
+    NotReadyError,
+    StaleStateError,
+    UnknownCustomerError,
+)
+from preference_model.explain import Explainer
+from preference_model.items import ItemTable
+from preference_model.results import PreferenceView, Probe, Profile, Reason, Scored
+from preference_model.signals import (
+    CONSTRAINT_EVENT,
+    ROLES,
+    Consent,
+    Context,
+    EventWeights,
+    Signal,
+    parse_attribute,
+)
+from preference_model.state import AttrPref, CustomerState, HistoryEntry, Taste
+from preference_model.store import InMemoryStateStore, StateStore
+
+# Topics never learned or used without the customer's "sensitive" consent. Same list as
+# retrieval.catalog.SENSITIVE_TOPICS; copied so this package needs no pydantic import.
+SENSITIVE_TOPICS: frozenset[str] = frozenset({
+    "health", "pregnancy", "religion", "sexuality", "financial_hardship", "politics",
+    "ethnicity", "disability", "mental_health", "addiction",
+})
+
+DAY = 86_400.0
+
+
+@dataclass(frozen=True)
+class PreferenceConfig:
+    """Hyper-parameters of the online learner (the population weights live elsewhere)."""
+
+    dim: int | None = None  # latent size; None = the content embedding size
+    seed: int = 0
+    exploration: float = 0.0  # Thompson sampling scale in rank(); 0 = greedy
+    prior_precision: float = 1.0
+    max_precision: float = 200.0  # caps certainty so a customer can always move (drift)
+    long_memory_days: float = 30.0  # evidence older than this fades back to the prior
+    session_halflife_min: float = 30.0
+    recency_halflife_days: float = 7.0  # late-arriving (backfilled) events weigh less
+    session_lr: float = 0.6
+    pair_lr: float = 0.5  # pairwise (BPR-style) step against the model's own favourites
+    online_negatives: int = 2  # hard negatives per positive event, from a sample of 16
+    taste_memory_days: float = 120.0  # unrefreshed inferred tastes fade back to the prior
+    attr_lr: float = 0.5
+    attr_decay: float = 0.02
+    context_lr: float = 0.1
+    sentiment_scale: float = 0.8
+    stated_weight: float = 3.0
+    constraint_penalty: float = 8.0
+    pop_weight: float = 0.3
+    bias: float = -1.0
+    cohort_after: int = 3
+    cohort_until: int = 30
+    history_size: int = 50
+    cache_size: int = 10_000
+    max_retries: int = 8
+    event_weights: EventWeights = field(default_factory=EventWeights)
+    sensitive_topics: frozenset[str] = SENSITIVE_TOPICS
+
+
+@dataclass
+class Population:
+    """Weights shared by all customers: fitted by `pretrain`, or a content-only default."""
+
+    W: np.ndarray  # (dim, content_dim)
+    q: np.ndarray  # (n_items, dim) learned item factors, row-aligned with the ItemTable
+    item_bias: np.ndarray  # (n_items,)
+    bias: float
+    w_pop: float
+    prior_mean: np.ndarray  # (dim,)
+    prior_precision: np.ndarray  # (dim,)
+    cohorts: np.ndarray | None = None  # (K, dim) k-means centroids of customer vectors
+    context: dict[str, np.ndarray] = field(default_factory=dict)
+    pretrained: bool = False
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _entropy(p: float) -> float:
+    p = min(max(p, 1e-9), 1 - 1e-9)
+    return -(p * math.log(p) + (1 - p) * math.log(1 - p))
+
+
+class PreferenceModel:
+    """The aggregate of everything learned about each customer. See module docstring."""
+
+    def __init__(self, config: PreferenceConfig | None = None,
+                 store: StateStore | None = None) -> None:
+        self.config = config or PreferenceConfig()
+        self.store: StateStore = store if store is not None else InMemoryStateStore()
+        self.items: ItemTable | None = None
+        self.population: Population | None = None
+        self._V = np.zeros((0, 0))
+        self._cache: OrderedDict[str, tuple[int, CustomerState]] = OrderedDict()
+        self._rng = np.random.default_rng(self.config.seed)
+        self._lock = threading.RLock()
+
+    # ----------------------------------------------------------------- item universe
+    def set_items(
+        self,
+        item_ids: Sequence[str],
+        content_embeddings: np.ndarray,
+        attributes: Sequence[Mapping[str, Sequence[str]]] | None = None,
+        categories: Sequence[str] | None = None,
+        popularity: Sequence[float] | np.ndarray | None = None,
+        *,
+        titles: Sequence[str] | None = None,
+        sensitive_topics: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        """Replace the catalog. Learned item factors are kept for ids seen before."""
+        table = ItemTable(item_ids, content_embeddings, attributes, categories, popularity,
+                          titles, sensitive_topics)
+        with self._lock:
+            old_items, old_pop = self.items, self.population
+            dim = self.config.dim or table.dim
+            if old_pop is not None and old_pop.W.shape[1] == table.dim:
+                dim = old_pop.W.shape[0]
+                q = np.zeros((len(table), dim))
+                b = np.full(len(table), float(old_pop.item_bias.mean()) if len(old_pop.item_bias)
+                            else 0.0)
+                assert old_items is not None
+                for item, i in table.index.items():
+                    j = old_items.index.get(item)
+                    if j is not None:
+                        q[i], b[i] = old_pop.q[j], old_pop.item_bias[j]
+                pop = replace(old_pop, q=q, item_bias=b)
+            else:  # a new content space: start from the content-only default
+                pop = self._default_population(len(table), table.dim, dim)
+            self.items, self.population = table, pop
+            self._refresh_vectors()
+
+    def _default_population(self, n: int, content_dim: int, dim: int) -> Population:
+        if dim == content_dim:
+            W = np.eye(dim)
+        else:  # a random orthogonal-ish projection keeps content similarity roughly
+            rng = np.random.default_rng(self.config.seed)
+            W = rng.standard_normal((dim, content_dim)) / math.sqrt(content_dim)
+        return Population(
+            W=W, q=np.zeros((n, dim)), item_bias=np.zeros(n), bias=self.config.bias,
+            w_pop=self.config.pop_weight, prior_mean=np.zeros(dim),
+            prior_precision=np.full(dim, self.config.prior_precision),
+        )
+
+    def _refresh_vectors(self) -> None:
+        items, pop = self._require()
+        self._V = items.content @ pop.W.T + pop.q
+
+    def upsert_item(
+        self,
+        item_id: str,
+        content_embedding: np.ndarray,
+        attributes: Mapping[str, Sequence[str]] | None = None,
+        category: str = "",
+        *,
+        title: str = "",
+        sensitive_topics: Sequence[str] = (),
+        popularity: float | None = None,
+    ) -> None:
+        """Add or update one item; a new item starts with no learned factors."""
+        if not isinstance(item_id, str) or not item_id:
+            raise InvalidSignalError(f"item_id must be a non-empty string, got {item_id!r}")
+        with self._lock:
+            items, pop = self._require()
+            n_before = len(items)
+            i = items.upsert(item_id, content_embedding, attributes or {}, category, title,
+                             sensitive_topics, popularity)
+            if i >= n_before:
+                pop.q = np.vstack([pop.q, np.zeros((1, pop.q.shape[1]))])
+                pop.item_bias = np.append(pop.item_bias, float(pop.item_bias.mean()))
+            self._refresh_vectors()
+
+    def remove_item(self, item_id: str) -> None:
+        """Stop scoring an item; signals about it then raise UnknownItemError."""
+        with self._lock:
+            items, _ = self._require()
+            items.remove(item_id)
+
+    def _require(self) -> tuple[ItemTable, Population]:
+        if self.items is None or self.population is None:
+            raise NotReadyError("no items yet: call set_items(...) (or load a saved model)")
+        return self.items, self.population
+
+    # ------------------------------------------------------------------ state access
+    def _load(self, customer_id: str) -> CustomerState | None:
+        version = self.store.version(customer_id)
+        if version is None:
+            self._cache.pop(customer_id, None)
+            return None
+        cached = self._cache.get(customer_id)
+        if cached is not None and cached[0] == version:
+            self._cache.move_to_end(customer_id)
+            return cached[1]
+        row = self.store.load(customer_id)
+        if row is None:
+            self._cache.pop(customer_id, None)
+            return None
+        state = CustomerState.from_bytes(row[1], row[0])
+        self._remember(customer_id, state)
+        return state
+
+    def _remember(self, customer_id: str, state: CustomerState) -> None:
+        self._cache[customer_id] = (state.version, state)
+        self._cache.move_to_end(customer_id)
+        while len(self._cache) > self.config.cache_size:
+            self._cache.popitem(last=False)
+
+    def _update(self, customer_id: str, mutate: Callable[[CustomerState], None],
+                at: float) -> CustomerState:
+        _, pop = self._require()
+        for _attempt in range(self.config.max_retries):
+            current = self._load(customer_id)
+            if current is None:
+                state = CustomerState.fresh(customer_id, len(pop.prior_mean),
+                                            pop.prior_precision, at)
+                expected = 0
+            else:
+                state, expected = current.copy(), current.version
+            mutate(state)
+            data = state.to_bytes()
+            try:
+                state.version = self.store.save(customer_id, data, expected_version=expected)
+            except StaleStateError:
+                self._cache.pop(customer_id, None)
+                continue
+            self._remember(customer_id, state)
+            return state
+        raise StaleStateError(f"could not update {customer_id!r}: too many concurrent writes")
+
+    def state(self, customer_id: str) -> CustomerState | None:
+        """A copy of the stored state (None for a customer never seen)."""
+        with self._lock:
+            st = self._load(customer_id)
+            return None if st is None else st.copy()
+
+    # ------------------------------------------------------------------- learning
+    def learn_one(self, signal: Signal, *, consent: Consent | None = None) -> None:
+        """Learn from one signal. Validates first: a rejected signal changes nothing.
+
+        Inferred and sentiment signals about sensitive items or attributes are dropped
+        (not learned) unless `consent.sensitive`; demographic ones raise
+        `ConsentRequiredError` without `consent.demographic`.
+        """
+        if not isinstance(signal, Signal):
+            raise InvalidSignalError(f"learn_one expects a Signal, got {type(signal).__name__}")
+        consent = self._consent(consent)
+        signal.validate(self.config.event_weights)
+        with self._lock:
+            items, _ = self._require()
+            row = items.row(signal.item_id) if signal.item_id is not None else None
+            t = signal.at.timestamp()
+            if signal.kind == "external":
+                assert row is not None
+                items.add_popularity(row, float(signal.value))
+                return
+            if signal.kind == "demographic" and not consent.demographic:
+                raise ConsentRequiredError(
+                    "demographic signals are used only with the customer's consent for that "
+                    "purpose: pass consent=Consent(demographic=True)"
+                )
+            if (signal.kind in ("inferred", "sentiment") and not consent.sensitive
+                    and self._is_sensitive(row, signal.attribute)):
+                return  # never inferred into the profile without consent
+            ctx = Context.from_mapping(signal.context)
+            self._update(signal.customer_id,
+                         lambda st: self._apply(st, signal, row, ctx, t, consent), t)
+
+    @staticmethod
+    def _consent(consent: Consent | None) -> Consent:
+        if consent is None:
+            return Consent()
+        if not isinstance(consent, Consent):
+            raise InvalidSignalError(f"consent must be a Consent, got {type(consent).__name__}")
+        return consent
+
+    def _is_sensitive(self, row: int | None, attribute: str | None) -> bool:
+        items, _ = self._require()
+        if row is not None and items.sensitive[row]:
+            return True
+        if attribute is not None:
+            name, value = parse_attribute(attribute)
+            return self._sensitive_key(f"{name}={value}")
+        return False
+
+    def _sensitive_key(self, key: str) -> bool:
+        name, _, value = key.partition("=")
+        topics = self.config.sensitive_topics
+        return name in topics or value in topics
+
+    def _apply(self, st: CustomerState, sig: Signal, row: int | None, ctx: Context, t: float,
+               consent: Consent) -> None:
+        pop = self.population
+        assert pop is not None
+        st.updated_at = max(st.updated_at, t)
+        if sig.context:  # remembered for rank(context=None); time-of-day is not stable
+            st.last_context = {str(k): str(v) for k, v in sig.context.items()
+                               if k not in ("local_time", "hour", "weekday")}
+        key = None
+        if sig.attribute is not None:
+            a_name, a_value = parse_attribute(sig.attribute)
+            key = f"{a_name}={a_value}"
+        kind = sig.kind
+        source = sig.source or kind
+        if kind == "context":
+            if key is not None:
+                c_name, _, c_value = key.partition("=")
+                st.last_context[c_name] = c_value
+            return
+        if kind == "demographic":
+            assert key is not None
+            d_name = key.partition("=")[0]
+            for old in [k for k in st.demographics if k.partition("=")[0] == d_name]:
+                del st.demographics[old]
+            st.demographics[key] = AttrPref(1.0, 1.0, source, t)
+            return
+        if sig.role == "self":
+            taste = st.own
+        else:
+            taste = st.recipients.setdefault(
+                sig.role, Taste.fresh(len(pop.prior_mean), pop.prior_precision))
+        taste.n_signals += 1
+        value = float(sig.value)
+        if kind == "stated" and key is not None:
+            if value == 0.0:
+                taste.stated.pop(key, None)
+            else:
+                taste.stated[key] = AttrPref(value, 1.0, source, t,
+                                             hard=sig.event_type == CONSTRAINT_EVENT)
+            taste.suppressed.discard(key)
+            return
+        if kind == "sentiment" and key is not None:
+            if key in taste.suppressed:
+                return
+            pref = taste.inferred.get(key) or AttrPref(0.0, 0.0, source, t)
+            pref.value += self.config.attr_lr * value * self.config.stated_weight / 2
+            pref.evidence += abs(value)
+            pref.confidence = pref.evidence / (pref.evidence + 3.0)
+            pref.source, pref.at = source, t
+            taste.inferred[key] = pref
+            return
+        assert row is not None
+        items = self.items
+        assert items is not None
+        if kind == "stated":
+            weight = value
+            item_id = items.ids[row]
+            if value == 0.0:
+                taste.stated_items.pop(item_id, None)
+            else:
+                taste.stated_items[item_id] = AttrPref(value, 1.0, source, t,
+                                                       hard=sig.event_type == CONSTRAINT_EVENT)
+        elif kind == "sentiment":
+            weight = value * self.config.sentiment_scale
+        else:
+            weight = self.config.event_weights.weight(sig.event_type, value)
+        self._learn_item(st, taste, sig.role, row, weight, ctx, t, source, consent)
+        st.history.append(HistoryEntry(items.ids[row], weight, sig.event_type or kind,
+                                       sig.role, t, source))
+        del st.history[: -self.config.history_size]
+        if sig.role == "self":
+            self._assign_cohort(st)
+
+    def _learn_item(self, st: CustomerState, taste: Taste, role: str, row: int, weight: float,
+                    ctx: Context, t: float, source: str, consent: Consent) -> None:
+        cfg, pop, items = self.config, self.population, self.items
+        assert pop is not None and items is not None
+        if t < taste.long_at:  # a late, backfilled event counts less
+            weight *= 0.5 ** ((taste.long_at - t) / (cfg.recency_halflife_days * DAY))
+        if weight == 0.0:
+            return
+        # Drift: evidence fades back towards the prior, so old certainty does not freeze
+        # the customer; the session vector decays within minutes.
+        if taste.long_at and t > taste.long_at:
+            dt = t - taste.long_at
+            fade = math.exp(-dt / (cfg.long_memory_days * DAY))
+            taste.precision = pop.prior_precision + (taste.precision - pop.prior_precision) * fade
+            keep = math.exp(-dt / (cfg.taste_memory_days * DAY))
+            taste.long *= keep
+            for pref in taste.inferred.values():
+                pref.value *= keep
+        taste.short *= self._session_decay(taste, t)
+        taste.long_at = max(taste.long_at, t)
+        taste.short_at = max(taste.short_at, t)
+        z = float(self._logits(st, role, np.array([row]), ctx, t, consent)[0])
+        p = float(_sigmoid(np.array(z)))
+        y = 1.0 if weight > 0 else 0.0
+        a = abs(weight)
+        g = a * (p - y)
+        v = self._V[row]
+        taste.precision = np.minimum(taste.precision + a * max(p * (1 - p), 0.05) * v * v,
+                                     cfg.max_precision)
+        taste.long -= g * v / taste.precision
+        taste.short -= cfg.session_lr * g * v
+        step = cfg.attr_lr * g / math.sqrt(items.n_attr[row])
+        for key in items.attr_keys(row):
+            if key in taste.suppressed or (self._sensitive_key(key) and not consent.sensitive):
+                continue
+            pref = taste.inferred.get(key) or AttrPref(0.0, 0.0, source, t)
+            pref.value = (pref.value - step) * (1.0 - cfg.attr_decay)
+            pref.evidence += a
+            pref.confidence = pref.evidence / (pref.evidence + 3.0)
+            pref.source, pref.at = source, t
+            taste.inferred[key] = pref
+        if weight > 0 and cfg.online_negatives > 0:
+            self._pairwise(st, taste, role, row, a, ctx, t, consent)
+        category = items.categories[row]
+        if category:
+            for feat in ctx.features():
+                k = f"{feat}|{category}"
+                taste.context[k] = float(np.clip(taste.context.get(k, 0.0) - cfg.context_lr * g,
+                                                 -2.0, 2.0))
+
+    def _pairwise(self, st: CustomerState, taste: Taste, role: str, row: int, a: float,
+                  ctx: Context, t: float, consent: Consent) -> None:
+        """Revise the taste against what the model currently prefers over the chosen item.
+
+        A positive event alone can only add interest; when a customer's taste shifts, the
+        old favourites must also come down. The hardest of a small sample of items act as
+        negatives in a BPR step. The sample is seeded by (customer, time, count), so a
+        retried or replayed update is identical.
+        """
+        cfg, items = self.config, self.items
+        assert items is not None
+        seed = zlib.crc32(f"{st.customer_id}|{role}|{t}|{taste.n_signals}".encode())
+        rng = np.random.default_rng(seed)
+        pool = rng.integers(0, len(items), size=16)
+        pool = pool[(pool != row) & ~items.removed[pool]]
+        if len(pool) == 0:
+            return
+        rows = np.concatenate([[row], pool])
+        z = self._logits(st, role, rows, ctx, t, consent)
+        order = np.argsort(-z[1:], kind="stable")[: cfg.online_negatives]
+        v = self._V[row]
+        keys_i = set(items.attr_keys(row))
+        for j in order:
+            neg = int(pool[j])
+            g = a * float(_sigmoid(np.array(z[1 + j] - z[0])))
+            diff = v - self._V[neg]
+            taste.long += cfg.pair_lr * g * diff / taste.precision
+            taste.short += cfg.pair_lr * cfg.session_lr * g * diff
+            step = cfg.pair_lr * cfg.attr_lr * g / math.sqrt(items.n_attr[neg])
+            for key in items.attr_keys(neg):
+                pref = taste.inferred.get(key)
+                if pref is not None and key not in keys_i:
+                    pref.value -= step
+
+    def _session_decay(self, taste: Taste, t: float) -> float:
+        if not taste.short_at:
+            return 1.0
+        half = self.config.session_halflife_min * 60.0
+        return float(0.5 ** (max(0.0, t - taste.short_at) / half))
+
+    def _assign_cohort(self, st: CustomerState) -> None:
+        """Move to the most likely cohort once a few signals are in (then keep refining)."""
+        pop = self.population
+        cfg = self.config
+        if pop is None or pop.cohorts is None or not (
+            cfg.cohort_after <= st.own.n_signals <= cfg.cohort_until
+        ):
+            return
+        items = self.items
+        assert items is not None
+        hist = [h for h in st.history if h.role == "self" and h.item_id in items.index]
+        if not hist:
+            return
+        rows = np.array([items.index[h.item_id] for h in hist])
+        w = np.array([h.weight for h in hist])
+        z = (pop.bias + pop.item_bias[rows])[None, :] + pop.cohorts @ self._V[rows].T
+        sign = np.where(w > 0, 1.0, -1.0)
+        loglik = (np.abs(w)[None, :] * -np.logaddexp(0.0, -sign[None, :] * z)).sum(1)
+        st.cohort = int(np.argmax(loglik))
+
+    # ------------------------------------------------------------------- scoring
+    def _parts(self, st: CustomerState | None, role: str, rows: np.ndarray, ctx: Context,
+               t: float, consent: Consent) -> dict[str, np.ndarray]:
+        """Every additive logit term for the given rows (used by rank and explain)."""
+        items, pop = self._require()
+        cfg = self.config
+        V = self._V[rows]
+        feats = ctx.features()
+        ctx_vec = pop.prior_mean.copy()
+        for f in feats:
+            if f in pop.context:
+                ctx_vec += pop.context[f]
+        zeros = np.zeros(len(rows))
+        parts = {
+            "popularity": pop.bias + pop.item_bias[rows] + pop.w_pop * items.pop[rows],
+            "population": V @ ctx_vec,
+        }
+        taste = st.taste(role) if st is not None else None
+        if st is None or taste is None:
+            return parts
+        personal: dict[str, np.ndarray] = {}
+        if role == "self" and st.cohort is not None and pop.cohorts is not None:
+            personal["cohort"] = V @ (pop.cohorts[st.cohort] - pop.prior_mean)
+        personal["taste"] = V @ taste.long
+        decay = self._session_decay(taste, t)
+        personal["session"] = V @ (taste.short * decay) if decay > 1e-3 else zeros
+        pref = np.zeros(len(items.attr_vocab) + 1)
+        vocab = items.attr_vocab
+        for key, p in taste.inferred.items():
+            j = vocab.get(key)
+            if j is not None and key not in taste.stated and key not in taste.suppressed:
+                pref[j] = p.value
+        hard = zeros
+        for key, p in taste.stated.items():
+            j = vocab.get(key)
+            if p.hard:
+                has = (items.attr_idx[rows] == j).any(1) if j is not None else zeros.astype(bool)
+                bad = ~has if p.value > 0 else has
+                hard = hard - cfg.constraint_penalty * bad
+            elif j is not None:
+                pref[j] = cfg.stated_weight * p.value
+        personal["attributes"] = pref[items.attr_idx[rows]].sum(1)
+        if taste.context and feats:
+            cw = np.zeros(len(items.cat_vocab))
+            for f in feats:
+                for cat, j in items.cat_vocab.items():
+                    w = taste.context.get(f"{f}|{cat}")
+                    if w:
+                        cw[j] += w
+            personal["context"] = cw[items.cat_idx[rows]]
+        if taste.stated_items:
+            liked = np.array([self._stated_item_weight(taste, items.ids[r]) for r in rows])
+            personal["stated_items"] = liked
+        if not consent.sensitive:
+            mask = items.sensitive[rows]
+            if mask.any():
+                for k in personal:
+                    personal[k] = np.where(mask, 0.0, personal[k])
+        parts.update(personal)
+        parts["constraints"] = hard
+        return parts
+
+    def _stated_item_weight(self, taste: Taste, item_id: str) -> float:
+        p = taste.stated_items.get(item_id)
+        if p is None:
+            return 0.0
+        if p.value < 0:
+            return self.config.constraint_penalty * p.value if p.hard else \
+                self.config.stated_weight * p.value
+        return 0.5 * self.config.stated_weight * p.value
+
+    def _logits(self, st: CustomerState | None, role: str, rows: np.ndarray, ctx: Context,
+                t: float, consent: Consent) -> np.ndarray:
+        parts = self._parts(st, role, rows, ctx, t, consent)
+        return np.sum(list(parts.values()), axis=0)
+
+    def _variance(self, st: CustomerState | None, role: str, rows: np.ndarray) -> np.ndarray:
+        _, pop = self._require()
+        taste = st.taste(role) if st is not None else None
+        precision = pop.prior_precision if taste is None else taste.precision
+        return (self._V[rows] ** 2) @ (1.0 / precision)
+
+    def _prepare(self, customer_id: str, context: Context | Mapping[str, object] | None,
+                 role: str, consent: Consent | None, at: datetime | None,
+                 ) -> tuple[CustomerState | None, Context, float, Consent]:
+        if not isinstance(customer_id, str) or not customer_id:
+            raise InvalidSignalError(f"customer_id must be a non-empty string, got "
+                                     f"{customer_id!r}")
+        if role not in ROLES:
+            raise InvalidSignalError(f"role {role!r} is not one of {sorted(ROLES)}")
+        if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
+            raise InvalidSignalError("at must be a timezone-aware datetime")
+        t = (at or datetime.now(UTC)).timestamp()
+        st = self._load(customer_id)
+        if context is None and st is not None and st.last_context:
+            context = st.last_context
+        return st, Context.from_mapping(context), t, self._consent(consent)
+
+    def predict_one(self, customer_id: str, item_id: str,
+                    context: Context | Mapping[str, object] | None = None, *,
+                    role: str = "self", consent: Consent | None = None,
+                    at: datetime | None = None) -> float:
+        """Probability that the customer responds positively to the item (posterior mean)."""
+        with self._lock:
+            items, _ = self._require()
+            row = items.row(item_id)
+            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
+            z = self._logits(st, role, np.array([row]), ctx, t, consent)
+            return float(_sigmoid(z)[0])
+
+    def rank(self, customer_id: str, candidates: Sequence[str],
+             context: Context | Mapping[str, object] | None = None, *,
+             role: str = "self", consent: Consent | None = None,
+             exploration: float | None = None, at: datetime | None = None,
+             n_reasons: int = 3, explain_top: int | None = 10,
+             skip_unknown: bool = False) -> list[Scored]:
+        """Candidates ordered best first, with probability, uncertainty and reasons.
+
+        `exploration` (default: config) scales a Thompson sample of the customer vector;
+        `explain_top` limits reasons to the first N results (None = all) to keep it fast.
+        Unknown candidates raise UnknownItemError unless `skip_unknown`.
+        """
+        if isinstance(candidates, str):
+            raise InvalidSignalError("candidates must be a sequence of item ids, not a string")
+        with self._lock:
+            items, pop = self._require()
+            rows = items.rows(list(candidates), skip_unknown=skip_unknown)
+            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
+            if len(rows) == 0:
+                return []
+            parts = self._parts(st, role, rows, ctx, t, consent)
+            z = np.sum(list(parts.values()), axis=0)
+            p = _sigmoid(z)
+            var = self._variance(st, role, rows)
+            std = p * (1 - p) * np.sqrt(var)
+            scale = self.config.exploration if exploration is None else float(exploration)
+            key = z
+            if scale > 0:
+                taste = st.taste(role) if st is not None else None
+                precision = pop.prior_precision if taste is None else taste.precision
+                eps = self._rng.standard_normal(len(precision)) / np.sqrt(precision)
+                if not consent.sensitive and st is not None:
+                    key = z + np.where(items.sensitive[rows], 0.0, self._V[rows] @ eps) * scale
+                else:
+                    key = z + (self._V[rows] @ eps) * scale
+            order = np.argsort(-key, kind="stable")
+            explainer = Explainer(self, st, role, ctx, t) if n_reasons > 0 else None
+            out = []
+            for n, j in enumerate(order):
+                reasons: tuple[Reason, ...] = ()
+                if explainer is not None and (explain_top is None or n < explain_top):
+                    reasons = tuple(explainer.reasons(
+                        int(rows[j]), {k: float(v[j]) for k, v in parts.items()}, n_reasons))
+                out.append(Scored(items.ids[rows[j]], float(p[j]), float(std[j]), reasons))
+            return out
+
+    def explain(self, customer_id: str, item_id: str,
+                context: Context | Mapping[str, object] | None = None, *,
+                role: str = "self", consent: Consent | None = None,
+                at: datetime | None = None, n_reasons: int = 3) -> list[Reason]:
+        """The top contributing signals for one item, in plain words."""
+        with self._lock:
+            items, _ = self._require()
+            row = items.row(item_id)
+            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
+            parts = self._parts(st, role, np.array([row]), ctx, t, consent)
+            return Explainer(self, st, role, ctx, t).reasons(
+                row, {k: float(v[0]) for k, v in parts.items()}, n_reasons)
+
+    # --------------------------------------------------------- profile and control
+    def profile(self, customer_id: str) -> Profile:
+        """Stated vs inferred preferences with confidence, source and time."""
+        with self._lock:
+            _, pop = self._require()
+            st = self._load(customer_id)
+            if st is None:
+                return Profile(customer_id=customer_id, exists=False)
+            recipients = {role: self._taste_profile(customer_id, taste, pop)
+                          for role, taste in st.recipients.items()}
+            base = self._taste_profile(customer_id, st.own, pop)
+            demo = tuple(PreferenceView(k, None, p.value, p.confidence, p.source,
+                                        _dt(p.at), "demographic")
+                         for k, p in sorted(st.demographics.items()))
+            return replace(base, demographic=demo, recipients=recipients, cohort=st.cohort,
+                           n_signals=st.n_signals, updated_at=_dt(st.updated_at))
+
+    def _taste_profile(self, customer_id: str, taste: Taste, pop: Population) -> Profile:
+        stated = [PreferenceView(k, None, p.value, p.confidence, p.source, _dt(p.at), "stated",
+                                 p.hard) for k, p in taste.stated.items()]
+        stated += [PreferenceView(None, k, p.value, p.confidence, p.source, _dt(p.at),
+                                  "stated", p.hard) for k, p in taste.stated_items.items()]
+        inferred = [
+            PreferenceView(k, None, float(np.tanh(p.value)), p.confidence, p.source, _dt(p.at),
+                           "inferred")
+            for k, p in sorted(taste.inferred.items(), key=lambda kv: -abs(kv[1].value))
+            if k not in taste.stated and k not in taste.suppressed and abs(p.value) > 0.05
+        ]
+        ratio = float(np.mean(np.sqrt(pop.prior_precision / taste.precision)))
+        return Profile(customer_id=customer_id, stated=tuple(stated), inferred=tuple(inferred),
+                       suppressed=tuple(sorted(taste.suppressed)), n_signals=taste.n_signals,
+                       uncertainty=ratio)
+
+    def correct(self, customer_id: str, attribute: str, value: float | None, *,
+                role: str = "self", source: str = "correction",
+                at: datetime | None = None) -> None:
+        """Override (value in [-1, 1]) or delete (None) a preference; obeyed from the next
+        request on. Deleting also stops it being inferred again and removes its direction
+        from the customer's latent vectors."""
+        name, val = parse_attribute(attribute)
+        key = f"{name}={val}"
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not math.isfinite(value) or not -1 <= value <= 1):
+            raise InvalidSignalError(f"correction value must be None or in [-1, 1], got {value!r}")
+        if role not in ROLES:
+            raise InvalidSignalError(f"role {role!r} is not one of {sorted(ROLES)}")
+        t = (at or datetime.now(UTC)).timestamp()
+        with self._lock:
+            self._require()
+            if self._load(customer_id) is None:
+                raise UnknownCustomerError(customer_id)
+            direction = self._attribute_direction(key)
+
+            def mutate(st: CustomerState) -> None:
+                taste = st.taste(role)
+                if taste is None:
+                    raise UnknownCustomerError(f"{customer_id}/{role}")
+                taste.inferred.pop(key, None)
+                if value is None:
+                    taste.stated.pop(key, None)
+                    taste.suppressed.add(key)
+                    if direction is not None:
+                        taste.long -= (taste.long @ direction) * direction
+                        taste.short -= (taste.short @ direction) * direction
+                else:
+                    taste.suppressed.discard(key)
+                    taste.stated[key] = AttrPref(float(value), 1.0, source, t)
+                st.updated_at = max(st.updated_at, t)
+
+            self._update(customer_id, mutate, t)
+
+    def _attribute_direction(self, key: str) -> np.ndarray | None:
+        """Unit vector from the average item to the average item with this attribute."""
+        items, _ = self._require()
+        j = items.attr_vocab.get(key)
+        if j is None:
+            return None
+        live = ~items.removed
+        has = (items.attr_idx == j).any(1) & live
+        if not has.any() or has.sum() == live.sum():
+            return None
+        d = self._V[has].mean(0) - self._V[live].mean(0)
+        norm = float(np.linalg.norm(d))
+        return d / norm if norm > 1e-9 else None
+
+    def forget(self, customer_id: str) -> bool:
+        """Erase everything about a customer (store and cache). True if there was a state."""
+        with self._lock:
+            self._cache.pop(customer_id, None)
+            return self.store.delete(customer_id)
+
+    def set_style(self, customer_id: str, style: Mapping[str, Any]) -> None:
+        """Store the chat's conversational-style slot (opaque JSON-able mapping)."""
+        try:
+            blob = json.loads(json.dumps(dict(style), allow_nan=False))
+        except (TypeError, ValueError) as exc:
+            raise InvalidSignalError(f"style must be JSON-serialisable: {exc}") from None
+        t = datetime.now(UTC).timestamp()
+        with self._lock:
+            self._update(customer_id, lambda st: st.style.update(blob), t)
+
+    # ------------------------------------------------------------- active learning
+    def next_question(self, customer_id: str, candidates: Sequence[str],
+                      context: Context | Mapping[str, object] | None = None, *,
+                      consent: Consent | None = None, at: datetime | None = None,
+                      ) -> Probe | None:
+        """The clarifying question (attribute) or probe item with the highest expected
+        information gain (nats) about how to order `candidates`; None if nothing to ask."""
+        from preference_model.active import best_probe
+
+        with self._lock:
+            items, _ = self._require()
+            rows = items.rows(list(candidates), skip_unknown=True)
+            st, ctx, t, consent = self._prepare(customer_id, context, "self", consent, at)
+            if len(rows) == 0:
+                return None
+            z = self._logits(st, "self", rows, ctx, t, consent)
+            var = self._variance(st, "self", rows)
+            return best_probe(self, st, rows, z, var, consent)
+
+    def role_check(self, customer_id: str, item_id: str,
+                   context: Context | Mapping[str, object] | None = None, *,
+                   margin: float = 1.5, min_signals: int = 5,
+                   at: datetime | None = None) -> Probe | None:
+        """Suggest asking "is this for you?" when the customer's own profile rates an item
+        `margin` (logit) below the median of what they chose before - call it before
+        learning a purchase, then send the signal with the answer's role.
+        """
+        with self._lock:
+            items, _ = self._require()
+            row = items.row(item_id)
+            st, ctx, t, consent = self._prepare(customer_id, context, "self", None, at)
+            if st is None or st.own.n_signals < min_signals:
+                return None
+            liked = [items.index[h.item_id] for h in st.history
+                     if h.role == "self" and h.weight > 0 and h.item_id in items.index]
+            if not liked:
+                return None
+            rows = np.array([row, *liked])
+            parts = self._parts(st, "self", rows, ctx, t, consent)
+            personal = np.sum([v for k, v in parts.items()
+                               if k not in ("popularity", "population")], axis=0)
+            if personal[0] >= float(np.median(personal[1:])) - margin:
+                return None
+            p = float(_sigmoid(np.sum([v[0] for v in parts.values()])))
+            return Probe(kind="role", item_id=item_id, expected_information_gain=_entropy(p),
+                         question=f"Is {items.titles[row]} for you, or for someone else?")
+
+    # ------------------------------------------------------------ River protocol
+    def clone(self) -> PreferenceModel:
+        """A fresh, unfitted learner with the same config (no items, no customers)."""
+        return type(self)(self.config, InMemoryStateStore())
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+
+    # ----------------------------------------------------------------- artefacts
+    def save(self, path: str | Path) -> None:
+        """Write the population model and item universe (not customer states) to `path`
+        (a directory), so every API worker can `load` the same weights."""
+        items, pop = self._require()
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        live = [i for i in range(len(items)) if not items.removed[i]]
+        arrays = {
+            "content": items.content[live], "W": pop.W, "q": pop.q[live],
+            "item_bias": pop.item_bias[live], "prior_mean": pop.prior_mean,
+            "prior_precision": pop.prior_precision, "raw_pop": items.raw_pop[live],
+        }
+        if pop.cohorts is not None:
+            arrays["cohorts"] = pop.cohorts
+        for i, (_f, vec) in enumerate(sorted(pop.context.items())):
+            arrays[f"ctx_{i}"] = vec
+        np.savez(out / "population.npz", **arrays)  # type: ignore[arg-type]
+        cfg = asdict(self.config)
+        cfg["event_weights"] = dict(self.config.event_weights.weights)
+        cfg["sensitive_topics"] = sorted(self.config.sensitive_topics)
+        meta = {
+            "format": 1, "config": cfg, "bias": pop.bias, "w_pop": pop.w_pop,
+            "pretrained": pop.pretrained, "context_features": sorted(pop.context),
+            "ids": [items.ids[i] for i in live], "attributes": [items.attrs[i] for i in live],
+            "categories": [items.categories[i] for i in live],
+            "titles": [items.titles[i] for i in live],
+            "sensitive_topics": [items.topics[i] for i in live],
+        }
+        (out / "meta.json").write_text(json.dumps(meta))
+
+    @classmethod
+    def load(cls, path: str | Path, store: StateStore | None = None) -> PreferenceModel:
+        src = Path(path)
+        try:
+            meta = json.loads((src / "meta.json").read_text())
+            arrays = np.load(src / "population.npz")
+        except (OSError, ValueError) as exc:
+            raise NotReadyError(f"cannot load a preference model from {src}: {exc}") from exc
+        cfg = dict(meta["config"])
+        cfg["event_weights"] = EventWeights(cfg["event_weights"])
+        cfg["sensitive_topics"] = frozenset(cfg["sensitive_topics"])
+        model = cls(PreferenceConfig(**cfg), store)
+        model.items = ItemTable(meta["ids"], arrays["content"], meta["attributes"],
+                                meta["categories"], arrays["raw_pop"], meta["titles"],
+                                meta["sensitive_topics"])
+        model.population = Population(
+            W=arrays["W"], q=arrays["q"], item_bias=arrays["item_bias"], bias=meta["bias"],
+            w_pop=meta["w_pop"], prior_mean=arrays["prior_mean"],
+            prior_precision=arrays["prior_precision"],
+            cohorts=arrays.get("cohorts", None),
+            context={f: arrays[f"ctx_{i}"] for i, f in enumerate(meta["context_features"])},
+            pretrained=meta["pretrained"],
+        )
+        model._refresh_vectors()
+        return model
+
+
+def _dt(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)
