@@ -99,6 +99,9 @@ def build_chat(rt: Runtime, search: object) -> object:
 
 
 def shutdown(rt: Runtime) -> None:
+    prefs = rt.extras.get("prefs")
+    if prefs is not None:
+        prefs.flush(timeout=10)
     search = rt.extras.get("search")
     if search is not None:
         search.stop()

@@ -68,6 +68,11 @@ class Settings(BaseSettings):
 
     # Preference model
     personalization_enabled: bool = True
+    learn_inline_max: int = Field(default=50, ge=0, description="Event batches up to this "
+                                  "size are learned before the response; larger ones in the "
+                                  "background")
+    learn_queue_batches: int = Field(default=20, ge=1, description="Background learner "
+                                     "queue (batches) before requests learn inline")
     exploration: float = Field(default=0.1, ge=0, le=5,
                                description="Thompson-sampling scale in ranking; 0 = greedy.")
     question_min_gain: float = Field(default=0.05, ge=0,

@@ -309,6 +309,56 @@ class PreferenceModel:
             self._update(signal.customer_id,
                          lambda st: self._apply(st, signal, row, ctx, t, consent), t)
 
+    def learn_many(self, signals: Sequence[Signal],
+                   consent: Callable[[str], Consent] | Consent | None = None) -> int:
+        """Learn a batch with one state write per customer (the return channel's bulk path).
+
+        Every signal is validated first: a bad one raises and nothing is learned. Then each
+        customer's signals are applied in order, with the same consent rules as
+        `learn_one`. `consent` is one Consent for all or a function of the customer id.
+        Returns the number of signals learned (sensitive ones without consent are not)."""
+        signals = list(signals)
+        for sig in signals:
+            if not isinstance(sig, Signal):
+                raise InvalidSignalError(f"learn_many expects Signals, got {type(sig).__name__}")
+            sig.validate(self.config.event_weights)
+
+        def consent_of(customer_id: str) -> Consent:
+            c = consent(customer_id) if callable(consent) else consent
+            return self._consent(c)
+
+        learned = 0
+        with self._lock:
+            items, _ = self._require()
+            batches: dict[str, list[tuple[Signal, int | None, Context, float, Consent]]] = {}
+            for sig in signals:
+                row = items.row(sig.item_id) if sig.item_id is not None else None
+                c = consent_of(sig.customer_id)
+                if sig.kind == "external":
+                    assert row is not None
+                    items.add_popularity(row, float(sig.value))
+                    learned += 1
+                    continue
+                if sig.kind == "demographic" and not c.demographic:
+                    continue
+                if (sig.kind in ("inferred", "sentiment") and not c.sensitive
+                        and self._is_sensitive(row, sig.attribute)):
+                    continue
+                batches.setdefault(sig.customer_id, []).append(
+                    (sig, row, Context.from_mapping(sig.context), sig.at.timestamp(), c))
+            for customer_id, entries in batches.items():
+                t = max(e[3] for e in entries)
+
+                def mutate(st: CustomerState,
+                           entries: list[tuple[Signal, int | None, Context, float, Consent]]
+                           = entries) -> None:
+                    for sig, row, ctx, ts, c in entries:
+                        self._apply(st, sig, row, ctx, ts, c)
+
+                self._update(customer_id, mutate, t)
+                learned += len(entries)
+        return learned
+
     @staticmethod
     def _consent(consent: Consent | None) -> Consent:
         if consent is None:

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import queue
 import threading
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -95,6 +97,10 @@ class Personalization:
             except PreferenceModelError as exc:
                 log.warning("pre-trained preference model unusable: %s", exc)
         self.ready = threading.Event()
+        self._queue: queue.Queue[list[AcceptedEvent]] = queue.Queue(
+            maxsize=settings.learn_queue_batches)
+        self._worker: threading.Thread | None = None
+        self._worker_lock = threading.Lock()
 
     # -- catalog ----------------------------------------------------------------------------
     def attach(self, index: CatalogIndex) -> None:
@@ -161,26 +167,86 @@ class Personalization:
         log.warning("state of %s kept changing; signal dropped", signal.customer_id)
 
     def on_events(self, events: Sequence[AcceptedEvent]) -> None:
-        """The return channel: every accepted event updates the person's model at once."""
+        """The return channel: accepted events update each person's model at once.
+
+        Small batches (a widget's clicks) are learned before the request returns, so the very
+        next request sees them. Large batches (server-to-server imports) go to a background
+        learner, so ingest is not bound by one state write per customer; when its queue is
+        full the request learns inline, which slows the sender instead of dropping events."""
         if not self.ready.is_set():
             return
-        flags: dict[str, ConsentFlags] = {}
-        for ev in events:
-            if ev.item_id is None or ev.type == "impression":
-                continue  # exposure alone is no preference
-            if ev.profile_id not in flags:
-                flags[ev.profile_id] = self.consent_for(ev.profile_id)
-            consent = flags[ev.profile_id]
-            if not consent.personalization:
+        if len(events) <= self.settings.learn_inline_max:
+            self._learn_events(events)
+            return
+        try:
+            self._queue.put_nowait(list(events))
+        except queue.Full:
+            self._learn_events(events)
+            return
+        self._ensure_worker()
+
+    def _learn_events(self, events: Sequence[AcceptedEvent]) -> int:
+        useful = [ev for ev in events if ev.item_id is not None and ev.type != "impression"]
+        if not useful:
+            return 0  # exposure alone is no preference
+        with self.sessions() as db:
+            consents = consent_service.current_many(
+                db, {ev.profile_id for ev in useful},
+                self.settings.default_consent_personalization)
+        signals = []
+        for ev in useful:
+            granted = consents[ev.profile_id]
+            if not granted["personalization"]:
+                continue
+            if ev.item_id not in self.index:
                 continue
             value = ev.value if ev.type == "rating" and ev.value is not None else 1.0
+            signals.append(Signal(customer_id=ev.profile_id, kind="inferred",
+                                  item_id=ev.item_id, value=value, role=ev.role,
+                                  context=ev.context, at=ev.occurred_at, source=ev.type,
+                                  event_type=ev.type))
+        if not signals:
+            return 0
+        try:
+            return self.model.learn_many(signals, lambda cid: Consent(
+                demographic=consents[cid]["demographics"], sensitive=consents[cid]["sensitive"]))
+        except (InvalidSignalError, ModelUnknownItem) as exc:
+            # One bad signal spoils the batch: learn the rest one by one.
+            log.info("batch not learned whole (%s); learning one by one", exc)
+            n = 0
+            for sig in signals:
+                try:
+                    self._learn(sig, Consent(sensitive=consents[sig.customer_id]["sensitive"]))
+                    n += 1
+                except (InvalidSignalError, ModelUnknownItem) as err:
+                    log.info("event not learned: %s", err)
+            return n
+
+    def _ensure_worker(self) -> None:
+        with self._worker_lock:
+            if self._worker is None or not self._worker.is_alive():
+                self._worker = threading.Thread(target=self._drain, name="prefs-learner",
+                                                daemon=True)
+                self._worker.start()
+
+    def _drain(self) -> None:
+        while True:
             try:
-                self._learn(Signal(customer_id=ev.profile_id, kind="inferred",
-                                   item_id=ev.item_id, value=value, role=ev.role,
-                                   context=ev.context, at=ev.occurred_at, source=ev.type,
-                                   event_type=ev.type), consent.model())
-            except (InvalidSignalError, ModelUnknownItem) as exc:
-                log.info("event %s not learned: %s", ev.event_id, exc)
+                batch = self._queue.get(timeout=5)
+            except queue.Empty:
+                return
+            try:
+                self._learn_events(batch)
+            except Exception:
+                log.exception("background learning failed for a batch")
+            finally:
+                self._queue.task_done()
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until queued events are learned (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
 
     def learn_from_chat(self, pid: str, stated: Iterable[Any], item_sentiments: Iterable[Any],
                         role: str, context: Mapping[str, Any], *, sensitive_ok: bool) -> None:

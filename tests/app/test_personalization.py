@@ -267,3 +267,24 @@ def test_train_preferences_cli_and_workers_load_the_prior(tmp_path: Path, app_fa
                           str(tmp_path / "missing.jsonl")], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
+
+
+def test_large_batches_are_learned_in_the_background(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    people = [f"B-{n}" for n in range(12)]
+    c.post("/v1/identify", headers=h, json={"customer_id": "B-0"})
+    assert c.put("/v1/customers/B-0/consents", headers=h,
+                 json={"personalization": False}).status_code == 200
+    batch = [{"event_id": f"bulk-{p}-{i}", "type": "purchase", "customer_id": p,
+              "item_id": f"c1-{i}"} for p in people for i in range(6)]
+    r = c.post("/v1/events", json={"events": batch}, headers=h)
+    assert r.status_code == 200 and r.json()["accepted"] == 72
+    prefs = c.app.state.runtime.extras["prefs"]
+    prefs.flush()
+    for p in people:
+        pid = c.get(f"/v1/customers/{p}", headers=h).json()["id"]
+        state = prefs.model.state(pid)
+        if p == "B-0":
+            assert state is None  # no consent, nothing learned
+        else:
+            assert state is not None and state.n_signals == 6
