@@ -3,7 +3,8 @@
     python benchmarks/events.py                 # SQLite and PostgreSQL, 1 and 2 workers
     python benchmarks/events.py --quick         # SQLite, fewer seconds
 
-Each configuration starts `tailor serve` in a subprocess on a fresh database, warms it up,
+Each configuration starts `tailor serve` in a subprocess on a fresh database (model learning
+off: the ingest path alone; then on: every event also updates its person's model), warms up,
 then (1) posts 1,000-event batches from concurrent keep-alive clients for a fixed time and
 counts accepted events per second, and (2) measures the latency of 100-event batches.
 The ceiling is measured in the same run: the same rows inserted straight into the database
@@ -78,11 +79,12 @@ def bodies(run: str, n_batches: int, size: int, start: int = 0) -> list[bytes]:
 
 
 class Server:
-    def __init__(self, url: str, workers: int, tmp: Path) -> None:
+    def __init__(self, url: str, workers: int, tmp: Path, learning: bool) -> None:
         self.port = free_port()
         env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(tmp / "var"),
                "TAILOR_BOOTSTRAP_ADMIN_KEY": ADMIN, "TAILOR_RATE_LIMIT_ENABLED": "false",
-               "TAILOR_LOG_LEVEL": "WARNING"}
+               "TAILOR_LOG_LEVEL": "WARNING", "TAILOR_CHAT_ENABLED": "false",
+               "TAILOR_PERSONALIZATION_ENABLED": str(learning).lower()}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--port", str(self.port),
              "--workers", str(workers)], cwd=ROOT, env=env,
@@ -191,12 +193,13 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-def run_config(db: str, workers: int, seconds: float, concurrency: int) -> dict[str, Any]:
+def run_config(db: str, workers: int, seconds: float, concurrency: int,
+               learning: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         url, drop = fresh_database(db, tmp)
         try:
-            server = Server(url, workers, tmp)
+            server = Server(url, workers, tmp, learning)
             try:
                 seed(server.base)
                 run = uuid.uuid4().hex[:6]
@@ -212,7 +215,7 @@ def run_config(db: str, workers: int, seconds: float, concurrency: int) -> dict[
         finally:
             if drop:
                 drop()
-    return {"db": db, "workers": workers, "events_per_s": accepted / elapsed,
+    return {"db": db, "workers": workers, "learning": learning, "events_per_s": accepted / elapsed,
             "p50_ms": statistics.median(lat) * 1000, "p95_ms": pct(lat, 0.95) * 1000,
             "p99_ms": pct(lat, 0.99) * 1000, "ceiling": ceiling}
 
@@ -226,11 +229,15 @@ def main() -> None:
     dbs = ["sqlite"] if args.quick else ["sqlite", "postgresql"]
     seconds = 5.0 if args.quick else args.seconds
     results = [run_config(db, w, seconds, args.concurrency) for db in dbs for w in (1, 2)]
-    head = ("| database | workers | events/s (HTTP, durable) | 100-event batch p50 / p95 / "
-            "p99 ms | raw insert ceiling events/s | HTTP / ceiling |")
-    lines = [head, "|---|---|---|---|---|---|"]
+    if not args.quick:
+        # The same ingest while the preference model learns every event of every person.
+        results += [run_config(db, 2, seconds, args.concurrency, learning=True) for db in dbs]
+    head = ("| database | workers | model learning | events/s (HTTP, durable) | 100-event "
+            "batch p50 / p95 / p99 ms | raw insert ceiling events/s | HTTP / ceiling |")
+    lines = [head, "|---|---|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r['db']} | {r['workers']} | {r['events_per_s']:,.0f} | "
+        lines.append(f"| {r['db']} | {r['workers']} | {'on' if r['learning'] else 'off'} | "
+                     f"{r['events_per_s']:,.0f} | "
                      f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | "
                      f"{r['ceiling']:,.0f} | {r['events_per_s'] / r['ceiling']:.2f} |")
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
