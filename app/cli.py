@@ -37,7 +37,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
           demo: Annotated[bool, typer.Option(help="Load the demo store and keys.")] = False,
           reload: Annotated[bool, typer.Option(help="Reload on code changes (dev).")] = False
           ) -> None:
-    """Run the HTTP API, the widget and the studio."""
+    """Run the HTTP API and the web widget (with --demo, the demo store too)."""
     import uvicorn
 
     from app.db.migrate import upgrade
@@ -59,7 +59,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
         rt.close()
         base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"
         typer.echo(f"\n  Tailor demo store   {base}/\n  API docs            {base}/docs\n"
-                   f"  Studio              {base}/studio\n\n  Demo API keys (also in "
+                   f"\n  Demo API keys (also in "
                    f"{settings.data_dir / 'demo_keys.json'}):")
         for role, key in keys.items():
             typer.echo(f"    {role:<10} {key}")
@@ -70,7 +70,7 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
 
 @app.command()
 def demo(port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
-    """Serve the demo store with its widget and studio on localhost."""
+    """Serve the demo store with its chat widget on localhost."""
     serve(host="127.0.0.1", port=port, workers=1, demo=True, reload=False)
 
 
