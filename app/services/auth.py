@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import ApiKey
@@ -56,12 +57,20 @@ def create_key(db: Session, role: Role, name: str = "", plaintext: str | None = 
 
 
 def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
-    row = db.scalars(select(ApiKey).where(ApiKey.prefix == plaintext[:PREFIX_LEN])).first()
-    if row is not None and hmac.compare_digest(row.key_hash, _hash(plaintext)):
-        return row
-    if row is not None:
-        raise InvalidInput("bootstrap key collides with an existing key prefix; pick another")
-    return create_key(db, role, name, plaintext)[0]
+    """Create the key unless it exists. Safe when several workers start at once: the loser
+    of the race finds the winner's row."""
+    for _attempt in range(2):
+        row = db.scalars(select(ApiKey).where(ApiKey.prefix == plaintext[:PREFIX_LEN])).first()
+        if row is not None and hmac.compare_digest(row.key_hash, _hash(plaintext)):
+            return row
+        if row is not None:
+            raise InvalidInput("bootstrap key collides with an existing key prefix; pick another")
+        try:
+            with db.begin_nested():
+                return create_key(db, role, name, plaintext)[0]
+        except IntegrityError:
+            continue  # another worker inserted it a moment ago
+    raise InvalidInput("could not create the bootstrap key")
 
 
 class KeyCache:

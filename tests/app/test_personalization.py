@@ -194,9 +194,10 @@ def _server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
-def _wait_ready(base: str, timeout: float = 240) -> None:
+def _wait_ready(base: str, proc: subprocess.Popen[bytes], timeout: float = 240) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
+        assert proc.poll() is None, f"server {base} exited with {proc.returncode}"
         try:
             if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
                 return
@@ -215,10 +216,10 @@ def test_a_click_on_one_worker_changes_what_another_recommends(pg_database: str,
     a, base_a = _server(pg_database, tmp_path / "a")
     b, base_b = _server(pg_database, tmp_path / "b")
     try:
-        _wait_ready(base_a)
+        _wait_ready(base_a, a)
         assert httpx.put(f"{base_a}/v1/items", json=catalog(), headers=h,
                          timeout=60).status_code == 200
-        _wait_ready(base_b)
+        _wait_ready(base_b, b)
         deadline = time.time() + 30  # b learns the catalog through the outbox
         while time.time() < deadline:
             r = httpx.get(f"{base_b}/v1/items/c2-0/similar", timeout=10)
