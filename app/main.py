@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -71,6 +72,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.add_middleware(RequestContextMiddleware)
+    if settings.cors_origins:
+        # The widget calls the API from the shop's own pages: allow those origins, the
+        # headers it sends, and let it read Retry-After on a 429.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=settings.cors_origins, allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Visitor-Token",
+                           "X-Request-ID"],
+            expose_headers=["Retry-After", "X-Request-ID"], max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys):
         app.include_router(module.router, prefix="/v1")

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         default=None, description="If set, an admin API key with this value exists at start-up."
     )
     public_base_url: str = "http://localhost:8000"
+    cors_origins: list[str] = Field(
+        default_factory=list, description='Shop sites that embed the widget, e.g. '
+        '["https://shop.example.com"]; ["*"] allows any (keys still apply).')
 
     # Return channel
     event_weights: dict[str, float] = Field(default_factory=dict)

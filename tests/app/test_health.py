@@ -57,3 +57,19 @@ def test_unknown_route_and_method_use_error_shape(client: Any) -> None:
     assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
     r = client.patch("/v1/items")
     assert r.status_code == 405
+
+
+def test_cors_for_shops_that_embed_the_widget(app_factory: Any, sqlite_url: str) -> None:
+    shop = "https://shop.example.com"
+    client = app_factory(sqlite_url, cors_origins=[shop])
+    pre = client.options("/v1/chat", headers={
+        "Origin": shop, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-visitor-token"})
+    assert pre.status_code == 200
+    assert pre.headers["access-control-allow-origin"] == shop
+    assert "x-visitor-token" in pre.headers["access-control-allow-headers"].lower()
+    r = client.get("/v1/items", headers={"Origin": shop})
+    assert r.headers["access-control-allow-origin"] == shop
+    assert "retry-after" in r.headers["access-control-expose-headers"].lower()
+    other = client.get("/v1/items", headers={"Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in other.headers
