@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -96,7 +98,7 @@ class PreferenceConfig:
     cohort_until: int = 30
     history_size: int = 50
     cache_size: int = 10_000
-    max_retries: int = 8
+    max_retries: int = 16
     event_weights: EventWeights = field(default_factory=EventWeights)
     sensitive_topics: frozenset[str] = SENSITIVE_TOPICS
 
@@ -266,6 +268,9 @@ class PreferenceModel:
                 state.version = self.store.save(customer_id, data, expected_version=expected)
             except StaleStateError:
                 self._cache.pop(customer_id, None)
+                # Two writers that retry in lock-step collide forever: back off for a random,
+                # growing moment so one of them wins (capped: ~50 ms in the worst case).
+                time.sleep(random.uniform(0, 0.001 * 2 ** min(_attempt, 5)))
                 continue
             self._remember(customer_id, state)
             return state
