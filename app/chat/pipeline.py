@@ -112,10 +112,9 @@ class TurnPipeline:
         index = self.search.require()
         state = session.state or {}
         shown_ids = [i for i in state.get("last_shown", []) if i in index]
-        shown = [extraction.ShownItem(item_id=i, title=index.get(i).title,
-                                      brand=index.get(i).brand,
-                                      attributes=index.get(i).attributes, position=n)
-                 for n, i in enumerate(shown_ids)]
+        shown = [extraction.ShownItem(item_id=it.id, title=it.title, brand=it.brand,
+                                      attributes=it.attributes, position=n)
+                 for n, it in enumerate(index.get(i) for i in shown_ids)]
         ex = extraction.extract(message, shown, categories=index.categories(),
                                 sentiment=self.sentiment)
         stated = guardrails.filter_signals(ex.stated, sensitive_ok)
@@ -139,9 +138,7 @@ class TurnPipeline:
         facts += [f"constraint: {c}" for c in ex.constraints]
 
         # Hard constraints from earlier turns still hold ("vegan" stays vegan).
-        dismissed = set(state.get("dismissed", []))
-        if self.prefs and personalization_ok:
-            dismissed |= self.prefs.dismissed(pid)
+        dismissed = self.prefs.dismissed(pid) if self.prefs and personalization_ok else set()
         filters = ex.filters.merged(Filters(exclude_ids=frozenset(dismissed), in_stock=True))
         state = _remember_constraints(session, ex.filters)
         filters = filters.merged(_session_filters(state))

@@ -22,7 +22,7 @@ def open_session(db: Session, profile: Profile, session_id: str | None) -> ChatS
     root = root_of(db, profile)
     if session_id is None:
         row = ChatSession(id="s-" + secrets.token_hex(10), profile_id=root.id,
-                          state={"shown": [], "dismissed": [], "turns": 0, "facts": []})
+                          state={"shown": [], "turns": 0, "facts": []})
         db.add(row)
         db.flush()
         return row
@@ -62,12 +62,6 @@ def remember_shown(session: ChatSession, item_ids: list[str]) -> None:
     state["shown"] = shown[-MAX_SHOWN:]
     state["last_shown"] = item_ids
     state["turns"] = int(state.get("turns", 0)) + 1
-    session.state = state
-
-
-def remember_dismissed(session: ChatSession, item_ids: list[str]) -> None:
-    state = dict(session.state or {})
-    state["dismissed"] = list(dict.fromkeys([*state.get("dismissed", []), *item_ids]))[-200:]
     session.state = state
 
 

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import Event, Profile
 from app.hooks import AcceptedEvent
 from app.services import consent as consent_service
-from app.services.identity import cluster_ids, root_of
+from app.services.identity import cluster_ids
 from app.services.state_store import SqlStateStore
 from app.settings import Settings
 from preference_model import (
@@ -148,13 +148,6 @@ class Personalization:
         state = consent_service.current(db, profile,
                                         self.settings.default_consent_personalization)
         return ConsentFlags(**{p: bool(state[p]["granted"]) for p in consent_service.PURPOSES})
-
-    def consent_for(self, profile_id: str) -> ConsentFlags:
-        with self.sessions() as db:
-            profile = db.get(Profile, profile_id)
-            if profile is None:
-                return ConsentFlags(False, False, False, False)
-            return self.consent(db, profile)
 
     # -- learning ---------------------------------------------------------------------------
     def _learn(self, signal: Signal, consent: Consent) -> None:
@@ -340,6 +333,3 @@ class Personalization:
                 with contextlib.suppress(StaleStateError):
                     store.save(survivor, row[1], 0)
         self.model._cache.pop(survivor, None)  # noqa: SLF001 - force a re-read
-
-    def root(self, db: Session, profile: Profile) -> str:
-        return root_of(db, profile).id

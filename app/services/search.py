@@ -124,7 +124,7 @@ class SearchRuntime:
         live = [i for i in items if i.active]
         result = index.upsert(live)  # unchanged texts are not re-embedded
         self.build_result = result
-        stale = set(index_ids(index)) - {i.id for i in live}
+        stale = set(index.ids()) - {i.id for i in live}
         if stale:
             index.remove(sorted(stale), missing_ok=True)
         self.index = index
@@ -180,7 +180,3 @@ class SearchRuntime:
             self._dirty = False
         except Exception:
             log.exception("saving the search index failed")
-
-
-def index_ids(index: CatalogIndex) -> list[str]:
-    return index.ids()
