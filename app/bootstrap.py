@@ -91,11 +91,13 @@ def build_chat(rt: Runtime, search: object) -> object:
     llm = make_chat_model({
         "backend": s.llm_backend, "base_url": s.llm_base_url, "api_key": s.llm_api_key,
         "model": s.llm_model, "n_threads": s.llm_threads, "max_tokens": s.llm_max_tokens,
-        "temperature": s.llm_temperature, "timeout": s.llm_timeout_seconds, "seed": 7})
+        "temperature": s.llm_temperature, "timeout": s.llm_timeout_seconds, "seed": 7,
+        "avoid_words": s.llm_avoid_words})
     chat = ResilientChat(llm, first_token_timeout=s.llm_first_token_timeout_seconds,
                          total_timeout=s.llm_timeout_seconds)
     return TurnPipeline(chat=chat, search=search, prefs=rt.extras.get("prefs"),
-                        sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name)
+                        sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name,
+                        prompt_products=s.llm_prompt_products)
 
 
 def shutdown(rt: Runtime) -> None:

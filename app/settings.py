@@ -95,6 +95,14 @@ class Settings(BaseSettings):
     llm_threads: int | None = Field(default=None, ge=1)
     llm_max_tokens: int = Field(default=120, ge=8, le=4096)
     llm_temperature: float = Field(default=0.3, ge=0, le=2)
+    # The embedded 135M model's favourite drift is condolence and apology ("so sorry to hear
+    # about your loss"), which the grounding check must then cut; banning the words at the
+    # source keeps its reply. A JSON list in the environment; [] to allow every word.
+    # Products the reply prompt lists (the cards always show all). 1 keeps the embedded
+    # model's first word fast; a larger model behind TAILOR_LLM_BASE_URL can take 3-4.
+    llm_prompt_products: int = Field(default=1, ge=1, le=8)
+    llm_avoid_words: tuple[str, ...] = ("sorry", "apologize", "apologise", "apologies",
+                                        "unfortunately", "condolences", "misunderstanding")
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     llm_first_token_timeout_seconds: float = Field(default=8.0, gt=0)
 

@@ -128,7 +128,16 @@ def non_llm(rt: Any, pipeline: Any, turns: int) -> list[float]:
     return out
 
 
+llm_led: list[bool] = []
+replies: list[str] = []
+kept: list[float] = []
+retracted: list[bool] = []
+
+
 def ttft(rt: Any, pipeline: Any, turns: int) -> tuple[list[float], list[float]]:
+    """Per turn, from the request to: the first text sent (TTFT), the first text that was
+    never taken back (a `retract` can remove words whose clause failed its check), and the
+    end of the reply."""
     from app.services.events import resolve_subjects
     from app.services.identity import resolve
 
@@ -142,24 +151,43 @@ def ttft(rt: Any, pipeline: Any, turns: int) -> tuple[list[float], list[float]]:
             db.commit()
             turn = pipeline.prepare(db, resolve(db, pid), MESSAGES[n % len(MESSAGES)], None, {})
             db.commit()
-        got = None
-        for event, _data in pipeline.stream(turn):
-            if event == "token" and got is None:
-                got = time.perf_counter() - t
+        got = stays = None
+        shown = ""
+        for event, data in pipeline.stream(turn):
+            now = time.perf_counter() - t
+            if event == "token":
+                got = now if got is None else got
+                stays = now if stays is None else stays
+                shown += data["text"]
+            elif event == "retract":
+                shown = shown[: -data["chars"]]
+                if not shown.strip():
+                    stays = None
         if n == 0:
             continue  # the first call loads the GGUF model
         first.append(got or float("nan"))
+        kept.append(stays or float("nan"))
         total.append(time.perf_counter() - t)
+        reply = turn.meta.get("reply", "")
+        # Did the reply open with the model's own (checked) words, or the item-built one?
+        llm_led.append(not reply.startswith(turn.fallback_text))
+        retracted.append(bool(turn.meta.get("retracted")))
+        replies.append(reply)
     return first, total
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--sizes", default=None,
+                    help="comma-separated catalog sizes (default 1000,100000; --quick: 1000)")
     ap.add_argument("--turns", type=int, default=60)
-    ap.add_argument("--llm-turns", type=int, default=20)
+    ap.add_argument("--llm-turns", type=int, default=20,
+                    help="turns with the embedded LLM for time to first token")
     args = ap.parse_args()
     sizes = [1000] if args.quick else [1000, 100_000]
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
     turns = 20 if args.quick else args.turns
     rows = []
     for size in sizes:
@@ -170,15 +198,26 @@ def main() -> None:
             row = {"items": size, "p50": statistics.median(lat) * 1000,
                    "p95": pct(lat, 0.95) * 1000, "p99": pct(lat, 0.99) * 1000}
             if size == sizes[0]:
-                first, total = ttft(rt, pipeline, 5 if args.quick else args.llm_turns)
+                first, total = ttft(rt, pipeline, args.llm_turns)
                 row.update(ttft50=statistics.median(first) * 1000,
                            ttft95=pct(first, 0.95) * 1000,
-                           reply50=statistics.median(total) * 1000)
+                           reply50=statistics.median(total) * 1000,
+                           llm_led=sum(llm_led) / max(len(llm_led), 1),
+                           kept50=statistics.median(kept) * 1000, kept95=pct(kept, 0.95) * 1000,
+                           retracted=sum(retracted) / max(len(retracted), 1))
             rows.append(row)
             rt.close()
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; command: python benchmarks/chat.py"
           f"{' --quick' if args.quick else ''}\n")
+    for r in rows:
+        if "llm_led" in r:
+            print(f"replies opening with the model's own (checked) words: {r['llm_led']:.0%} "
+                  f"of {len(llm_led)} (the rest open with the item-built reply); replies with "
+                  f"a retract: {r['retracted']:.0%}; first text that stays p50 / p95: "
+                  f"{r['kept50']:.0f} / {r['kept95']:.0f} ms")
+    for reply in replies[:6]:
+        print("  reply:", reply[:160])
     print("| catalog items | non-LLM path p50 / p95 / p99 ms (target p95 <= 50) | "
           "time to first token p50 / p95 ms (target p95 <= 500) | whole reply p50 ms |")
     print("|---|---|---|---|")

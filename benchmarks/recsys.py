@@ -208,8 +208,16 @@ def fit_ours(split: Split, ids: list[str], content: np.ndarray,
     model.set_items(ids, content, attrs, cats, titles=titles)
     pairs = split.train if train is None else train
     history = [Interaction(f"u{split.user_tokens[u]}", ids[i]) for u, i in pairs]
+    # RecBole's models early-stop on the valid split; ours uses it the same way (the epoch
+    # and the weight of the item-to-item term), never the test split.
+    valid = [Interaction(f"u{split.user_tokens[u]}", ids[i]) for u, i in split.valid]
     start = time.perf_counter()
-    pretrain(history, model, config=cfg, seed_states=True, progress=True)
+    report = pretrain(history, model, config=cfg, validation=valid, seed_states=True,
+                      progress=True)
+    print(f"best epoch {report.best_epoch}, valid NDCG@10 by epoch "
+          f"{[round(x, 4) for x in report.validation_ndcg]}, item-to-item weight "
+          f"{report.similar_weight} (valid NDCG@10 by weight: "
+          f"{ {k: round(v, 4) for k, v in report.similar_ndcg.items()} })", flush=True)
     return model, time.perf_counter() - start
 
 

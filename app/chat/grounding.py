@@ -1,5 +1,6 @@
-"""A reply may name only the products it was given. The check runs sentence by sentence
-while the reply streams, so nothing ungrounded ever reaches the customer."""
+"""A reply may name only the products it was given. The check runs clause by clause while
+the reply streams, so nothing ungrounded ever reaches the customer and the first words go
+out as soon as the first clause is checked (not after a whole sentence)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import Any
 
 _AMOUNT = r"\d[\d,]*(?:\.\d{1,2})?"
 _PRICE = re.compile(rf"(?:[$€£]\s?{_AMOUNT}|{_AMOUNT}\s?(?:USD|EUR|GBP|dollars?))", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A clause ends at , ; : or a sentence end followed by a space ("1,299" and "4.5" stay whole).
+_CLAUSE_END = re.compile(r"(?<=[.!?,;:])\s+|\n+")
 _WORD = re.compile(r"[a-z0-9]+")
 # Capitalized runs that look like a product or brand name ("Alpine Trail Jacket").
 _NAME = re.compile(r"\b(?:[A-Z][a-zA-Z'&-]+\s+){1,5}[A-Z][a-zA-Z'&-]+\b")
@@ -84,6 +86,26 @@ class Grounding:
                 return False
         return self.on_topic(sentence) and self.upbeat(sentence)
 
+    def clause_ok(self, clause: str, sentence_so_far: str = "") -> bool:
+        """`sentence_ok` for one clause, plus the other-title check over the whole sentence
+        so far (a title may straddle a comma)."""
+        if not self.sentence_ok(clause):
+            return False
+        if sentence_so_far:
+            low = f"{sentence_so_far} {clause}".lower()
+            return not any(other in low for other in self._others)
+        return True
+
+    def names_a_product(self, text: str) -> bool:
+        """Whether `text` names one of the allowed products (by most of its title's words:
+        the model shortens titles)."""
+        words = _words(text)
+        for title in self.allowed.titles:
+            need = {w for w in _words(title) if len(w) > 2 and w not in _STOP}
+            if need and len(need & words) >= max(1, (2 * len(need) + 2) // 3):
+                return True
+        return False
+
     def upbeat(self, sentence: str) -> bool:
         """A shop assistant does not volunteer condolences or gloom: the small model's
         favourite drift ("so sorry to hear about your loss"). Judged by the sentiment
@@ -116,12 +138,156 @@ def _is_common(name: str) -> bool:
     return all(w in _COMMON for w in _words(name))
 
 
-def split_sentences(buffer: str) -> tuple[list[str], str]:
-    """Complete sentences in `buffer`, and the unfinished rest. Whole sentences, not
-    clauses, are the unit: when a later sentence strays, what was sent still reads well."""
-    parts = _SENTENCE_END.split(buffer)
-    done, rest = [p for p in parts[:-1] if p.strip()], parts[-1]
-    return done, rest
+def split_clauses(buffer: str) -> tuple[list[str], str]:
+    """Complete clauses (ending in , ; : . ! ? or a line break) and the unfinished rest."""
+    parts = _CLAUSE_END.split(buffer)
+    return [p for p in parts[:-1] if p.strip()], parts[-1]
+
+
+_RISKY_WORD = re.compile(r"[A-Z0-9$€£]")
+# Words that often open the gloomy drift the tone check exists for: they wait for their
+# clause's check instead of flashing up before a retract.
+_GLOOM = _wordset("""
+sad sadly sorry loss lost died death dead passed condolences unfortunately terrible awful
+hate injury injured sick ill illness cancer grief grieving tragic tragedy pain hurt
+""")
+
+
+def _early_word(word: str, *, first_of_sentence: bool) -> bool:
+    """May this word go out before its clause is checked? Not a name (a capital, except
+    the sentence's first letter), a number, a price, or a gloomy word."""
+    if not word or word.lower().strip(".,;:!?'\"") in _GLOOM:
+        return False
+    rest = word[1:] if first_of_sentence and word[:1].isupper() else word
+    return not _RISKY_WORD.search(rest)
+
+
+class CheckedStream:
+    """Raw LLM text in, the reply's events out: ("token", {"text"}) and ("retract",
+    {"chars", "text"}): the last `chars` characters (code points), i.e. `text`, taken back.
+
+    Words go out as soon as they are written, provisionally: a clause's leading lowercase
+    words cannot name a product or a price, so they are released at once, while anything
+    from a capitalized word or a number on waits for the clause's end. When the clause is
+    complete it is checked whole (names, prices, topic, tone); if it fails, a `retract`
+    event takes back its provisional words and the reply ends there. A clause's trailing
+    , ; or : is held back until the next clause passes, so a reply that has to stop
+    mid-sentence still ends with a full stop, not a dangling comma."""
+
+    def __init__(self, grounding: Grounding, max_sentences: int) -> None:
+        self.grounding = grounding
+        self.max_sentences = max_sentences
+        self.sent = ""  # everything released so far (checked + provisional)
+        self.strayed = False
+        self.finished = False
+        self.retracted = 0  # characters taken back over the whole reply
+        self._buffer = ""
+        self._pending = ""  # held-back punctuation of the last checked clause
+        self._provisional = 0  # characters of the open clause released unchecked
+        self._released = ""  # the open clause's released words (without the lead space)
+        self._lead_pending = ""  # the held punctuation those words carried out
+        self._sentence = ""
+        self._seen: set[str] = set()
+
+    @property
+    def done(self) -> bool:
+        return self.strayed or self.finished
+
+    def feed(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        self._buffer += text
+        clauses, self._buffer = split_clauses(self._buffer)
+        out: list[tuple[str, dict[str, Any]]] = []
+        for clause in clauses:
+            if self.done:
+                break
+            out.extend(self._take(clause.strip()))
+        if self.done:
+            out.extend(self._close_sentence())
+        else:
+            out.extend(self._release_words())
+        return out
+
+    def close(self, complete: bool) -> list[tuple[str, dict[str, Any]]]:
+        """The stream ended; `complete` is False when the backend failed mid-reply. An
+        unfinished fragment (cut by the token limit) is taken back."""
+        out: list[tuple[str, dict[str, Any]]] = []
+        rest = self._buffer.strip()
+        self._buffer = ""
+        if complete and not self.done and rest and rest[-1] in ".!?":
+            out.extend(self._take(rest))
+        out.extend(self._retract())
+        out.extend(self._close_sentence())
+        return out
+
+    def _emit(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        self.sent += text
+        return [("token", {"text": text})] if text else []
+
+    def _lead(self) -> str:
+        return self._pending + (" " if self.sent.strip() else "")
+
+    def _release_words(self) -> list[tuple[str, dict[str, Any]]]:
+        """Release the open clause's complete words up to the first risky one."""
+        words = self._buffer.lstrip().split(" ")[:-1]  # the last may still be growing
+        safe: list[str] = []
+        for n, word in enumerate(words):
+            if not _early_word(word, first_of_sentence=n == 0 and not self._sentence):
+                break
+            safe.append(word)
+        text = " ".join(safe)
+        if len(text) <= len(self._released):
+            return []
+        extra = text[len(self._released):]
+        if self._released:
+            piece = " " + extra.lstrip()
+        else:  # the clause's first words carry the previous clause's held punctuation
+            piece = self._lead() + extra
+            self._lead_pending, self._pending = self._pending, ""
+        self._released = text
+        self._provisional += len(piece)
+        return self._emit(piece)
+
+    def _retract(self) -> list[tuple[str, dict[str, Any]]]:
+        n = self._provisional
+        self._provisional, self._released = 0, ""
+        if not n:
+            return []
+        taken = self.sent[-n:]
+        self.sent = self.sent[:-n]
+        self.retracted += n
+        self._pending = self._lead_pending  # it went out with the words taken back
+        return [("retract", {"chars": n, "text": taken})]
+
+    def _take(self, clause: str) -> list[tuple[str, dict[str, Any]]]:
+        if not clause:
+            return []
+        key = " ".join(_WORD.findall(clause.lower()))
+        if len(key.split()) > 3 and key in self._seen:  # a small model looping: stop
+            self.finished = True
+            return self._retract()
+        if not self.grounding.clause_ok(clause, self._sentence):
+            self.strayed = True
+            return self._retract()
+        self._seen.add(key)
+        hold = clause[-1] if clause[-1] in ",;:" else ""
+        body = clause[:-1].rstrip() if hold else clause
+        if self._released and body.startswith(self._released):
+            out = self._emit(body[len(self._released):])
+            self._released, self._provisional = "", 0
+        else:  # nothing released yet (or the text was re-spaced): send the clause whole
+            out = self._retract()
+            out += self._emit(self._lead() + body)
+        self._pending = hold
+        self._sentence = "" if body[-1] in ".!?" else f"{self._sentence} {clause}"
+        if sum(self.sent.count(c) for c in ".!?") >= self.max_sentences:
+            self.finished = True
+        return out
+
+    def _close_sentence(self) -> list[tuple[str, dict[str, Any]]]:
+        self._pending = ""
+        if self.sent and (self.sent[-1].isalnum() or self.sent[-1] in "\"')"):
+            return self._emit(".")
+        return []
 
 
 def fallback_reply(titles: Sequence[str], reasons: Sequence[str], *, question: str | None,

@@ -10,7 +10,7 @@
  *
  * API (see docs/widget.md):
  *   POST /v1/widget/session  -> {visitor_id, visitor_token}; the token is kept in localStorage
- *   POST /v1/chat            -> text/event-stream: session, token*, cards, question, offer, done|error
+ *   POST /v1/chat            -> text/event-stream: session, token*/retract, cards, question, offer, done|error
  *   POST /v1/events          <- impression, click, add_to_cart, dismiss (+ host page view/click)
  *
  * Host hooks: window.Tailor = {track, open, close, send, visitorId} (merged into an existing
@@ -706,6 +706,12 @@
         stopTyping(); got = true;
         textNode.appendData(String(data.text == null ? "" : data.text));
         turn.el.setAttribute("data-tokens", String(++tokens));  // how the reply arrived
+      } else if (name === "retract") {
+        // The server took back the unchecked words of a clause that failed its check.
+        // data.text's own length: JS counts UTF-16 units, the server code points.
+        var n = typeof data.text === "string" ? data.text.length : Number(data.chars) || 0;
+        n = Math.max(0, Math.min(textNode.length, n));
+        textNode.deleteData(textNode.length - n, n);
       } else if (name === "cards") {
         stopTyping(); got = true;
         renderCards(data.items, turn);

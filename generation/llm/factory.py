@@ -35,6 +35,9 @@ class LLMSettings(BaseModel):
     max_tokens: int = Field(default=256, ge=1)
     temperature: float = Field(default=0.7, ge=0.0)
     seed: int | None = None
+    avoid_words: tuple[str, ...] = ()
+    """Words the embedded model must never start to write (llama.cpp ``logit_bias``; an
+    OpenAI-compatible endpoint needs token ids for that, so it ignores the list)."""
 
 
 def make_chat_model(
@@ -71,6 +74,7 @@ def make_chat_model(
             max_tokens=config.max_tokens,
             temperature=config.temperature,
             seed=config.seed,
+            extra_body=_embedded_options(config),
         )
     if config.backend == "openai":
         from generation.llm.openai_compat import OpenAICompatibleChatModel
@@ -90,3 +94,16 @@ def make_chat_model(
     from generation.llm.mock import MockChatModel
 
     return MockChatModel()
+
+
+def _embedded_options(config: LLMSettings) -> dict[str, Any]:
+    # cache_prompt: reuse the KV cache of the longest prefix shared with the previous
+    # request, so a prompt whose fixed instructions come first only evaluates its tail.
+    options: dict[str, Any] = {"cache_prompt": True}
+    if config.avoid_words:
+        # llama.cpp tokenizes string keys itself; every case and leading-space variant
+        # is listed because each is a different token.
+        variants = {v for w in config.avoid_words
+                    for v in (w, w.capitalize(), " " + w, " " + w.capitalize())}
+        options["logit_bias"] = [[v, False] for v in sorted(variants)]
+    return options

@@ -51,7 +51,17 @@ def turn(client: Any, headers: dict[str, str], message: str, session_id: str | N
 
 
 def text_of(events: list[tuple[str, dict[str, Any]]]) -> str:
-    return "".join(d["text"] for e, d in events if e == "token")
+    """What a client shows: tokens appended, retracts taken back; equals done's text."""
+    shown = ""
+    for name, data in events:
+        if name == "token":
+            shown += data["text"]
+        elif name == "retract":
+            assert shown.endswith(data["text"]) and len(data["text"]) == data["chars"]
+            shown = shown[: -data["chars"]]
+        elif name == "done":
+            assert shown == data["text"]
+    return shown
 
 
 def cards_of(events: list[tuple[str, dict[str, Any]]]) -> list[str]:
@@ -153,6 +163,26 @@ def test_llm_backend_down_degrades_to_a_reply_from_the_items(app_factory: Any,
     assert events[-1] == ("done", {**events[-1][1], "degraded": True})
     cards = cards_of(events)
     assert cards and any(t in text_of(events) for t in [i["title"] for i in MORE])
+
+
+def test_words_stream_early_and_a_straying_clause_is_taken_back(chat_client: Any) -> None:
+    from generation import MockChatModel, ResilientChat
+
+    c = chat_client
+    pipeline = c.app.state.runtime.extras["chat"]
+    pipeline.chat = ResilientChat(MockChatModel(replies=[
+        "Oh, what a lovely idea, the Merino Wool Crew Sweater is warm. It is so "
+        "sad that the Leather Hiking Boot is gone."]))
+    status, events = turn(c, c.wh, "a warm wool sweater")
+    assert status == 200 and "sweater-wool" in cards_of(events)
+    tokens = [d["text"] for e, d in events if e == "token"]
+    assert tokens[:2] == ["Oh", ", what"]  # word by word, each clause checked as it ends
+    # The clause that strayed is taken back; its gloomy word was never sent.
+    assert ("retract", {"chars": 9, "text": " It is so"}) in events
+    reply = text_of(events)  # also checks it equals the stored reply in `done`
+    assert reply.startswith("Oh, what a lovely idea, the Merino Wool Crew Sweater is warm. ")
+    assert "Leather" not in "".join(tokens) and "sad" not in reply
+    assert events[-1][1]["degraded"]  # strayed: the rest came from the items
 
 
 def test_anonymous_session_joins_the_customer_on_login(chat_client: Any) -> None:

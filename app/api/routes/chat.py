@@ -32,12 +32,16 @@ MAX_BODY = 64_000
 SSE_DOC = """Events, each `event: <name>` + `data: <json>`:
 
 * `session` `{"session_id"}` first;
-* `token` `{"text"}` many times: the reply as it is written (every sentence is checked to
-  name only the products in `cards`);
+* `token` `{"text"}` many times: the reply as it is written, word by word. Every clause is
+  checked (it may name only the products in `cards`, their real prices, stay on topic);
+  words are sent before their clause is complete, so:
+* `retract` `{"chars", "text"}` (rare): the end of the text received so far, `text` (`chars`
+  code points), is taken back: its clause failed the check and the reply ends there;
 * `cards` `{"items": [{"item_id", "title", "brand", "price", "currency", "image_url",
   "reason", "in_stock"}]}`;
 * `question` `{"text", "options"}` when the assistant needs to know more;
-* `done` `{"message_id", "degraded", "personalized"}`, or `error` `{"code", "message"}`."""
+* `done` `{"message_id", "degraded", "personalized", "text"}` (`text`: the final reply, as
+  stored), or `error` `{"code", "message"}`."""
 
 
 def sse(event: str, data: dict[str, Any]) -> str:
@@ -108,7 +112,8 @@ def _events(rt: Runtime, pipeline: Any, turn: Any) -> Iterator[str]:
             turn.session = db.merge(turn.session)
             message_id = pipeline.finish(db, turn)
         yield sse("done", {"message_id": message_id, "degraded": bool(turn.meta.get(
-            "degraded") or turn.meta.get("strayed")), "personalized": turn.personalized})
+            "degraded") or turn.meta.get("strayed")), "personalized": turn.personalized,
+            "text": turn.meta.get("reply", "")})
     except Exception as exc:  # the stream has started: report in-band, keep the page alive
         log.exception("chat stream failed")
         yield sse("error", {"code": "internal_error",
