@@ -90,6 +90,13 @@ class Explainer:
                         "unlike what you're looking at right now", s, "session"))
         if "taste" in parts:
             out.append(self._taste_reason(row, parts["taste"]))
+        if parts.get("similar", 0.0) > 0:
+            out.append(self._similar_reason(row, parts["similar"]))
+        if "demographic" in parts:  # only present with the customer's consent
+            d = parts["demographic"]
+            out.append(("popular with customers who share the details you gave us" if d > 0
+                        else "less popular with customers who share the details you gave us",
+                        d, "demographic"))
         if taste is not None:
             cfg = model.config
             for key in items.attr_keys(row):
@@ -142,6 +149,26 @@ class Explainer:
         if weight < 0:
             return ("unlike what you usually choose", weight, "taste")
         return ("matches your taste so far", weight, "taste")
+
+    def _similar_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:
+        """Name the history item that pulls this one up most through co-occurrence."""
+        items, pop = self.model.items, self.model.population
+        assert items is not None and pop is not None and pop.similar is not None
+        hist = [h for h in (self.state.history if self.state is not None else [])
+                if h.role == self.role and h.weight > 0 and h.item_id in items.index]
+        if hist:
+            rows = np.array([items.index[h.item_id] for h in hist])
+            hit = pop.similar.idx[rows] == row
+            pull = (np.where(hit, pop.similar.w[rows], 0.0).sum(1)
+                    * np.array([h.weight for h in hist]))
+            j = int(np.argmax(pull))
+            if pull[j] > 0:
+                h = hist[j]
+                verb = _VERBS.get(h.kind, "liked")
+                when = _when(max(0.0, self.at - h.at))
+                return (f"often chosen with {items.titles[rows[j]]}, which you {verb} {when}",
+                        weight, "history")
+        return ("often chosen with what you like", weight, "history")
 
     def _context_text(self, row: int) -> str:
         items, taste = self.model.items, self.taste

@@ -10,7 +10,7 @@
  *
  * API (see docs/widget.md):
  *   POST /v1/widget/session  -> {visitor_id, visitor_token}; the token is kept in localStorage
- *   POST /v1/chat            -> text/event-stream: session, token*/retract, cards, question, offer, done|error
+ *   POST /v1/chat            -> text/event-stream: session, token* (retract), cards, question, offer, done|error
  *   POST /v1/events          <- impression, click, add_to_cart, dismiss (+ host page view/click)
  *
  * Host hooks: window.Tailor = {track, open, close, send, visitorId} (merged into an existing

@@ -354,6 +354,38 @@ def test_phone_viewport_panel_is_full_screen(server: Server, phone: Any) -> None
     wait(d, lambda _: js(d, "return root.querySelector('.panel').hidden"))
 
 
+def test_a_retracted_clause_disappears_from_the_reply(server: Server, desktop: Any) -> None:
+    """The server may take back words whose clause failed the grounding check (`retract`).
+    A scripted event stream stands in for the server's chat answer (the real one only
+    retracts when the model strays); the widget itself runs for real."""
+    d = desktop
+    root = open_store(d, server)
+    d.execute_script("""
+        var real = window.fetch;
+        window.fetch = function (url, opts) {
+          if (String(url).indexOf('/v1/chat') < 0) return real.apply(this, arguments);
+          var events = [
+            ['session', {session_id: 's-scripted'}],
+            ['token', {text: 'Lovely'}], ['token', {text: ', what \\ud83d\\ude00'}],
+            // 8 code points, 9 UTF-16 units: the widget must use the text's own length
+            ['retract', {chars: 8, text: ', what \\ud83d\\ude00'}],
+            ['token', {text: '. Here are a few picks.'}],
+            ['done', {message_id: 1, degraded: true, personalized: false,
+                      text: 'Lovely. Here are a few picks.'}]];
+          var body = events.map(function (e) {
+            return 'event: ' + e[0] + '\\ndata: ' + JSON.stringify(e[1]) + '\\n\\n';
+          }).join('');
+          return Promise.resolve(new Response(body, {
+            status: 200, headers: {'Content-Type': 'text/event-stream'}}));
+        };""")
+    root.find_element(By.CSS_SELECTOR, "button.bubble").click()
+    box = root.find_element(By.CSS_SELECTOR, "#tailor-input")
+    box.send_keys("a warm sweater" + Keys.ENTER)
+    turn = wait_for_turn(d, 0)
+    assert turn["state"] == "done", turn
+    assert turn["text"].strip() == "Lovely. Here are a few picks.", turn
+
+
 def test_accessibility_roles_labels_and_escape(server: Server, desktop: Any) -> None:
     d = desktop
     root = open_store(d, server)
