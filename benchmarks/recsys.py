@@ -131,7 +131,11 @@ def run_recbole(name: str, epochs: int | None, workdir: Path,
     cfg = dict(RECBOLE_CONFIG, data_path=str(_data_dir()), checkpoint_dir=str(workdir))
     if epochs is not None:
         cfg["epochs"] = epochs
-    config = Config(model=name, dataset="ml-100k", config_dict=cfg)
+    argv, sys.argv = sys.argv, sys.argv[:1]  # RecBole reads --key=value from the command line
+    try:
+        config = Config(model=name, dataset="ml-100k", config_dict=cfg)
+    finally:
+        sys.argv = argv
     logging.getLogger().setLevel(logging.WARNING)
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
@@ -258,6 +262,21 @@ def our_scores(model: PreferenceModel, split: Split, ids: list[str]) -> Any:
         for s in ranked:
             out[index[s.item_id]] = s.score
         return out
+
+    return scores
+
+
+def similar_only_scores(model: PreferenceModel, split: Split, ids: list[str]) -> Any:
+    """The item-to-item term alone, over the same bounded history the model keeps."""
+    items, pop = model.items, model.population
+    assert items is not None and pop is not None and pop.similar is not None
+    sim = pop.similar
+
+    def scores(u: int) -> np.ndarray:
+        st = model.state(f"u{split.user_tokens[u]}")
+        hist = [] if st is None else st.history
+        rows = np.array([items.index[h.item_id] for h in hist], dtype=np.int64)
+        return sim.scores(rows, np.array([h.weight for h in hist]))
 
     return scores
 
@@ -445,6 +464,18 @@ def main() -> None:
     valid = full_ranking_metrics(our_scores(model, split, ids), split, split.valid,
                                  [split.train])
     results["offline"]["Tailor PreferenceModel"] = ours
+    # Ablations on the same fitted model: each half of the score alone.
+    pop = model.population
+    assert pop is not None and pop.similar is not None
+    weight = pop.similar.weight
+    pop.similar.weight = 0.0
+    results["offline"]["Tailor, factors only (item-to-item weight 0)"] = full_ranking_metrics(
+        our_scores(model, split, ids), split, split.test, [split.train, split.valid])
+    pop.similar.weight = weight
+    results["offline"]["Tailor, item-to-item term only"] = full_ranking_metrics(
+        similar_only_scores(model, split, ids), split, split.test, [split.train, split.valid])
+    print("ablations", {k: v for k, v in results["offline"].items() if "Tailor," in k},
+          flush=True)
     results["offline"]["Tailor PreferenceModel (valid)"] = valid
     results["train_seconds"]["Tailor PreferenceModel"] = round(secs, 1)
     print("ours", ours, "valid", valid, f"{secs:.0f}s", flush=True)

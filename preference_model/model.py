@@ -8,6 +8,9 @@ Score of item i for a customer taste in context c (all terms are logits):
         - penalty [hard constraint violated]           "no leather", "vegan only"
         + ctx[c, category(i)]                          the customer's context habits
         + stated item like/dislike
+        + alpha * sum_h w_h * B[h, i]                  "chosen with what you chose" (EASE,
+                                                       similar.py) over the recent history
+        + <sum_d D_d, v_i>                             demographic offsets, with consent only
 
 with m the population mean customer vector, C_c the pretrained context interactions,
 k the cohort offset (nearest class of customers), l the long-term vector (diagonal

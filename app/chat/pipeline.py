@@ -6,9 +6,10 @@
 3. retrieval searches the catalog with the constraints as hard filters;
 4. the preference model ranks the candidates for this person (with consent), business rules
    drop what was dismissed or is out of stock, and an uncertain model asks a question;
-5. the LLM writes the reply from a versioned prompt, grounded in exactly those items; each
-   sentence is checked before it is sent, and a reply built from the items replaces the LLM's
-   when it strays or the backend is down.
+5. the LLM writes the reply from a versioned prompt, grounded in exactly those items; words
+   stream as they come, each clause is checked as it completes (names and prices wait for
+   that check; a failing clause is retracted), and a reply built from the items takes over
+   when the LLM strays or the backend is down.
 
 `prepare` is the non-LLM path (measured on its own in benchmarks/chat.py); `stream` yields
 server-sent events."""
