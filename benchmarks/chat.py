@@ -72,7 +72,7 @@ def build(n_items: int, tmp: Path) -> tuple[Any, Any]:
     from retrieval import CatalogIndex
     from retrieval.catalog import iter_file
 
-    settings = Settings(data_dir=tmp, search_enabled=False, llm_threads=2, llm_max_tokens=48,
+    settings = Settings(data_dir=tmp, search_enabled=False, llm_threads=2,
                         log_level="WARNING")
     upgrade(settings.resolved_database_url)
     rt = Runtime.build(settings)

@@ -42,6 +42,7 @@ price prices budget gift gifts idea ideas shop store collection range selection 
 matching size sizes colour color colours colors material materials check out browse cart
 order buy favourite favorite favourites popular bestseller new fresh great good best ideal
 enjoy want need needs looking wear wearing use using day everyday perfect warm cosy cozy
+fashion outfit outfits look looks wardrobe
 """)
 _STOP = _wordset("""
 the and for with you your our are was were have has had this that these those from into
@@ -84,7 +85,14 @@ class Grounding:
             unknown = [w for w in words if w not in self._allowed_words and len(w) > 2]
             if len(words) >= 2 and len(unknown) > len(words) / 2 and not _is_common(name):
                 return False
-        return self.on_topic(sentence) and self.upbeat(sentence)
+        if not self.on_topic(sentence):
+            return False
+        # Two-word clauses ("No leather,", "Of course!") fool the classifier (it reads "No"
+        # as negative); they are judged by the gloom words alone.
+        words = _words(sentence)
+        if len(words) < 3:
+            return not (words & _GLOOM)
+        return self.upbeat(sentence)
 
     def clause_ok(self, clause: str, sentence_so_far: str = "") -> bool:
         """`sentence_ok` for one clause, plus the other-title check over the whole sentence
@@ -149,7 +157,8 @@ _RISKY_WORD = re.compile(r"[A-Z0-9$€£]")
 # clause's check instead of flashing up before a retract.
 _GLOOM = _wordset("""
 sad sadly sorry loss lost died death dead passed condolences unfortunately terrible awful
-hate injury injured sick ill illness cancer grief grieving tragic tragedy pain hurt
+hate injury injured sick ill illness cancer grief grieving tragic tragedy pain hurt afraid
+fear scared worry worried bad
 """)
 
 
@@ -235,6 +244,9 @@ class CheckedStream:
                 break
             safe.append(word)
         text = " ".join(safe)
+        partial = " ".join(_WORD.findall(text.lower()))
+        if partial and any(seen.startswith(partial) for seen in self._seen):
+            return []  # it may be a repeat (a looping model): wait for the whole clause
         if len(text) <= len(self._released):
             return []
         extra = text[len(self._released):]

@@ -45,6 +45,8 @@ def test_gloomy_sentences_are_dropped_with_the_classifier(sentiment: object) -> 
     g = Grounding(ALLOWED, OTHERS, sentiment=sentiment)
     assert not g.sentence_ok("I'm so sorry to hear about your sweater loss, it is terrible.")
     assert g.sentence_ok("The Merino Wool Crew Sweater will keep you lovely and warm.")
+    # Two-word clauses are judged by gloom words, not by the classifier ("No" reads negative).
+    assert g.sentence_ok("No leather,") and not g.sentence_ok("So sorry!")
 
 
 def test_split_clauses_keeps_the_unfinished_rest() -> None:

@@ -103,3 +103,17 @@ def test_rendered_prompt_through_resilient_chat(llm: EmbeddedChatModel) -> None:
         prompt.to_messages()
     )
     assert not reply.degraded and reply.error is None and reply.text.strip()
+
+
+def test_avoid_words_are_never_written(llm: EmbeddedChatModel) -> None:
+    from generation import make_chat_model
+
+    ask = [HumanMessage("My dog died yesterday. What do you say to me?")]
+    free = make_chat_model(backend="embedded", n_threads=1, n_ctx=512, max_tokens=24,
+                           temperature=0.0, seed=7)
+    banned = make_chat_model(backend="embedded", n_threads=1, n_ctx=512, max_tokens=24,
+                             temperature=0.0, seed=7, avoid_words=("sorry",))
+    assert banned.extra_body["cache_prompt"] is True  # type: ignore[attr-defined]
+    assert "sorry" in str(free.invoke(ask).content).lower()  # what the ban is for
+    reply = str(banned.invoke(ask).content)
+    assert reply.strip() and "sorry" not in reply.lower()

@@ -53,9 +53,27 @@ def test_chat_reply_lists_exactly_the_given_products() -> None:
     assert rendered.system is not None
     assert "- Alpine Down Parka (189 EUR): 800-fill" in rendered.system
     assert "- Trail Fleece" in rendered.system.splitlines()
-    assert "only the products listed" in rendered.system
+    assert "Mention no product that is not listed" in rendered.system
     bullet_lines = [line for line in rendered.system.splitlines() if line.startswith("- ")]
     assert len(bullet_lines) == 2
+
+
+def test_chat_reply_puts_what_every_turn_shares_first() -> None:
+    """llama.cpp reuses the KV cache of the prefix shared with the previous prompt: the
+    instructions must come before anything that changes from turn to turn."""
+    template = load_prompt("chat_reply")
+    a = template.render(message="a warm jacket?", products=PRODUCTS).system or ""
+    b = template.render(message="socks", summary="likes wool", products=[
+        {"name": "Wool Socks", "price": 9, "currency": "EUR", "description": "soft"}]).system or ""
+    shared = len(next(iter([a[:n] for n in range(min(len(a), len(b)), 0, -1)
+                            if a[:n] == b[:n]]), ""))
+    assert "Recommend the first product" in a[:shared] and "Do not use emoji" in a[:shared]
+    assert a[shared:].lstrip().startswith("Products:")
+    # Only the first product carries its description (the cards show the rest).
+    two = template.render(message="m", products=[
+        {"name": "Alpine Down Parka", "description": "800-fill"},
+        {"name": "Trail Fleece", "description": "light"}]).system or ""
+    assert "- Alpine Down Parka: 800-fill" in two and "- Trail Fleece" in two.splitlines()
 
 
 def test_chat_reply_without_products_forbids_naming_any() -> None:
