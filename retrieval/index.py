@@ -140,10 +140,16 @@ class CatalogIndex:
         self._state = _State(VectorIndex(embedder.dim, self.config))
         self._rw = RWLock()
         self._write_mutex = threading.RLock()
+        self._generation = 0  # bumped by every write: lets callers cache derived views
 
     # ----- introspection ----------------------------------------------------------
     def __len__(self) -> int:
         return len(self._state.row_of)
+
+    @property
+    def generation(self) -> int:
+        """Changes whenever the catalog does (upsert, remove, compact, reload)."""
+        return self._generation
 
     def __contains__(self, item_id: object) -> bool:
         return item_id in self._state.row_of
@@ -225,6 +231,7 @@ class CatalogIndex:
                         state.kill(item.id)
                 if to_embed:
                     state.append([i for i, _ in to_embed], vectors, [h for _, h in to_embed])
+                self._generation += 1
             self._maybe_compact()
         return UpsertResult(added, len(to_embed), len(in_place), unchanged)
 
@@ -242,6 +249,7 @@ class CatalogIndex:
                 for item_id in ids:
                     if item_id in state.row_of:
                         state.kill(item_id)
+                self._generation += 1
             self._maybe_compact()
         return len(ids) - len(unknown)
 
@@ -262,6 +270,7 @@ class CatalogIndex:
                 fresh.row_of[item.id] = new_row
             with self._rw.write():
                 self._state = fresh
+                self._generation += 1
 
     def _maybe_compact(self) -> None:
         state = self._state
@@ -437,6 +446,7 @@ class CatalogIndex:
         fresh = self._read_state(path)
         with self._write_mutex, self._rw.write():
             self._state = fresh
+            self._generation += 1
 
     def _read_state(self, path: str | Path) -> _State:
         folder = current_version(path)

@@ -55,24 +55,49 @@ def _words(text: str) -> set[str]:
     return set(_WORD.findall(text.lower()))
 
 
+class TitleIndex:
+    """Catalog titles (of 8+ characters, lowercased) by their first word, so finding which
+    titles a sentence contains costs a dict lookup per word, not a scan of the catalog
+    (a scan of 100k titles per clause would cost more than the whole turn's budget).
+    Build it once per catalog version and share it between turns."""
+
+    def __init__(self, titles: Iterable[str]) -> None:
+        self._by_first: dict[str, list[str]] = {}
+        for title in titles:
+            low = title.lower()
+            first = _WORD.search(low)
+            if len(low) >= 8 and first:
+                self._by_first.setdefault(first.group(), []).append(low)
+
+    def find(self, low: str, exclude: frozenset[str] = frozenset()) -> bool:
+        for word in set(_WORD.findall(low)):
+            for title in self._by_first.get(word, ()):
+                if title in low and title not in exclude:
+                    return True
+        return False
+
+
 class Grounding:
     """Decides whether a sentence stays within the allowed products."""
 
-    def __init__(self, allowed: Allowed, catalog_titles: Iterable[str] = (),
+    def __init__(self, allowed: Allowed, catalog_titles: Iterable[str] | TitleIndex = (),
                  sentiment: Any = None) -> None:
         self.allowed = allowed
         self.sentiment = sentiment
         self._allowed_words = set().union(
             *(_words(t) for t in (*allowed.titles, *allowed.brands, *allowed.extra_names)))
         self._topic = self._allowed_words | set().union(*(_words(t) for t in allowed.topic))
-        allowed_lower = {t.lower() for t in allowed.titles}
         # Titles of other catalog products: naming one is the most obvious way to stray.
-        self._others = [t.lower() for t in catalog_titles
-                        if t.lower() not in allowed_lower and len(t) >= 8]
+        self._titles = catalog_titles if isinstance(catalog_titles, TitleIndex) else \
+            TitleIndex(catalog_titles)
+        self._allowed_lower = frozenset(t.lower() for t in allowed.titles)
+
+    def names_other(self, text: str) -> bool:
+        """Whether `text` contains the title of a catalog product that is not allowed."""
+        return self._titles.find(text.lower(), exclude=self._allowed_lower)
 
     def sentence_ok(self, sentence: str) -> bool:
-        low = sentence.lower()
-        if any(other in low for other in self._others):
+        if self.names_other(sentence):
             return False
         for match in _PRICE.finditer(sentence):
             value = float(re.sub(r"[^\d.]", "", match.group()) or "nan")
@@ -99,10 +124,7 @@ class Grounding:
         so far (a title may straddle a comma)."""
         if not self.sentence_ok(clause):
             return False
-        if sentence_so_far:
-            low = f"{sentence_so_far} {clause}".lower()
-            return not any(other in low for other in self._others)
-        return True
+        return not (sentence_so_far and self.names_other(f"{sentence_so_far} {clause}"))
 
     def names_a_product(self, text: str) -> bool:
         """Whether `text` names one of the allowed products (by most of its title's words:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.chat import extract as extraction
 from app.chat import guardrails, style
-from app.chat.grounding import Allowed, CheckedStream, Grounding, fallback_reply
+from app.chat.grounding import Allowed, CheckedStream, Grounding, TitleIndex, fallback_reply
 from app.chat.sessions import (
     add_message,
     open_session,
@@ -91,7 +91,7 @@ class TurnPipeline:
         # embedded model on 2 cores; the cards carry every item whatever the text names.
         self.prompt_products = max(1, prompt_products)
         self.prompt = load_prompt("chat_reply")
-        self._title_cache: tuple[int, list[str]] = (-1, [])
+        self._title_cache: tuple[tuple[int, int], TitleIndex] = ((0, -1), TitleIndex(()))
 
     # -- the non-LLM path ---------------------------------------------------------------------
     def prepare(self, db: Session, profile: Profile, message: str, session_id: str | None,
@@ -230,11 +230,11 @@ class TurnPipeline:
              "ms_retrieval": round((t_retrieve - t0) * 1000, 2),
              "ms_prepare": round((t_end - t0) * 1000, 2)})
 
-    def _titles(self, index: Any) -> list[str]:
-        """Catalog titles for the grounding check, refreshed when the catalog size changes."""
-        size = len(index)
-        if self._title_cache[0] != size:
-            self._title_cache = (size, index.titles())
+    def _titles(self, index: Any) -> TitleIndex:
+        """The catalog's titles for the grounding check, rebuilt when the catalog changes."""
+        key = (id(index), index.generation)
+        if self._title_cache[0] != key:
+            self._title_cache = (key, TitleIndex(index.titles()))
         return self._title_cache[1]
 
     # -- the LLM path ---------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from app.chat.grounding import (
     Allowed,
     CheckedStream,
     Grounding,
+    TitleIndex,
     fallback_reply,
     split_clauses,
 )
@@ -130,3 +131,14 @@ def test_fallback_reply_is_built_from_the_items() -> None:
 def test_fuse_keeps_both_orders_in_play() -> None:
     assert fuse(["a", "b", "c"], ["b", "c", "a"])[0] == "b"
     assert fuse(["a", "b"], ["a", "b"]) == ["a", "b"]
+
+
+def test_title_index_finds_other_products_by_their_first_word() -> None:
+    titles = TitleIndex([*OTHERS, "Mug", *(f"Filler Product {n}" for n in range(5000))])
+    g = Grounding(ALLOWED, titles)
+    assert g.names_other("You might like the leather hiking boot, too")
+    assert not g.names_other("The Merino Wool Crew Sweater is allowed")  # one of ours
+    assert not g.names_other("A mug of tea")  # titles under 8 characters are not checked
+    assert g.names_other("or Filler Product 4321.") and not g.names_other("a filler product")
+    # A title split by a clause boundary is still caught over the sentence so far.
+    assert not g.clause_ok("Skillet for eggs.", "You could use the Cast Iron")

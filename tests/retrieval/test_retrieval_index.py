@@ -172,8 +172,10 @@ def test_incremental_updates_without_reembedding(
 ) -> None:
     before = encoder.texts
     shoe = index.get("shoe-1")
+    generation = index.generation
     # price change and out of stock: in place, no embedding
     res = index.upsert([shoe.model_copy(update={"price": 500.0, "stock": 0})])
+    assert index.generation > generation  # cached views of the catalog must be rebuilt
     assert (res.embedded, res.metadata_only) == (0, 1)
     assert encoder.texts == before
     assert "shoe-1" not in ids(index.search("shoes", k=10, filters=Filters(max_price=200)))
@@ -192,7 +194,9 @@ def test_incremental_updates_without_reembedding(
     # deactivated and deleted items are gone
     index.upsert([index.get("glue-1").model_copy(update={"active": False})])
     assert "glue-1" not in ids(index.search("glue", k=10))
+    generation = index.generation
     assert index.remove(["tape-1"]) == 1
+    assert index.generation > generation
     assert "tape-1" not in index and "tape-1" not in ids(index.search("tape", k=10))
     assert len(index) == 9
     assert sorted(index.ids()) == sorted(set(index.ids()))
