@@ -98,6 +98,13 @@ class PreferenceConfig:
     constraint_penalty: float = 8.0
     pop_weight: float = 0.3
     bias: float = -1.0
+    # Taste shifts (see _shift_check): a positive event the long-term taste scores more than
+    # `shift_margin` below the customer's last `shift_window` choices forgets up to
+    # `surprise_forget` of that taste and its certainty (0 = never).
+    surprise_forget: float = 0.5
+    shift_margin: float = 2.0
+    shift_window: int = 50
+    shift_min_history: int = 5
     cohort_after: int = 3
     cohort_until: int = 30
     history_size: int = 200  # also the item-to-item term's memory (200 beats 50 by 0.04 NDCG)
@@ -498,6 +505,8 @@ class PreferenceModel:
         a = abs(weight)
         g = a * (p - y)
         v = self._V[row]
+        if y > 0 and cfg.surprise_forget > 0:
+            self._shift_check(st, taste, role, v, a)
         taste.precision = np.minimum(taste.precision + a * max(p * (1 - p), 0.05) * v * v,
                                      cfg.max_precision)
         taste.long -= g * v / taste.precision
@@ -520,6 +529,28 @@ class PreferenceModel:
                 k = f"{feat}|{category}"
                 taste.context[k] = float(np.clip(taste.context.get(k, 0.0) - cfg.context_lr * g,
                                                  -2.0, 2.0))
+
+    def _shift_check(self, st: CustomerState, taste: Taste, role: str, v: np.ndarray,
+                     a: float) -> None:
+        """Adaptive forgetting. A positive event for an item the customer's long-term taste
+        scores far below what it scores their recent choices is evidence the taste moved:
+        forget part of that taste and its certainty, so the new direction takes over in a
+        few events instead of having to outweigh the whole history. A new customer (no
+        history) or a broad one (new choices score like old ones) is not affected."""
+        cfg, items = self.config, self.items
+        assert items is not None and self.population is not None
+        rows = [items.index[h.item_id] for h in st.history[-cfg.shift_window:]
+                if h.role == role and h.weight > 0 and h.item_id in items.index]
+        if len(rows) < cfg.shift_min_history:
+            return
+        typical = float(np.mean(self._V[rows] @ taste.long))
+        deficit = typical - float(v @ taste.long)
+        if deficit <= cfg.shift_margin:
+            return
+        forget = cfg.surprise_forget * min(a, 1.0) * min(1.0, deficit / cfg.shift_margin - 1.0)
+        prior = self.population.prior_precision
+        taste.precision = prior + (taste.precision - prior) * (1.0 - forget)
+        taste.long *= 1.0 - forget
 
     def _pairwise(self, st: CustomerState, taste: Taste, role: str, row: int, a: float,
                   ctx: Context, t: float, consent: Consent) -> None:

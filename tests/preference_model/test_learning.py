@@ -153,6 +153,39 @@ def test_drift_taste_shift_recovers_quickly() -> None:
     assert inferred["material=leather"] > inferred["diet=vegan"]
 
 
+def _after_shift(model_kw: dict[str, float]) -> tuple[float, float]:
+    """Six weeks of vegan purchases, then two leather purchases three hours apart (no
+    session carry-over): leather's share of the top 10, and how much the long-term taste
+    still favours vegan food."""
+    model = make_model(**model_kw)
+    for n in range(40):
+        model.learn_one(event("c1", VEGAN[n % len(VEGAN)], "purchase", days=n))
+    for n in range(2):
+        model.learn_one(event("c1", LEATHER[n], "purchase", days=42 + n / 8))
+    state = model.state("c1")
+    assert state is not None and model.items is not None
+    rows = [model.items.index[i] for i in VEGAN]
+    return (share(top(model, "c1", at=at(days=42.3)), LEATHER),
+            float(np.mean(model._V[rows] @ state.own.long)))
+
+
+def test_adaptive_forgetting_follows_a_taste_shift_faster() -> None:
+    share_on, vegan_on = _after_shift({})
+    share_off, vegan_off = _after_shift({"surprise_forget": 0.0})
+    assert share_on > share_off and vegan_on < 0.95 * vegan_off
+
+
+def test_adaptive_forgetting_leaves_new_and_broad_customers_alone() -> None:
+    on, off = make_model(), make_model(surprise_forget=0.0)
+    for model in (on, off):
+        for n in range(8):  # a new customer; then one who likes vegan food and leather alike
+            model.learn_one(event("new", (VEGAN if n % 2 else LEATHER)[n], days=n / 4))
+    a, b = on.state("new"), off.state("new")
+    assert a is not None and b is not None
+    np.testing.assert_allclose(a.own.long, b.own.long)
+    np.testing.assert_allclose(a.own.precision, b.own.precision)
+
+
 def test_catalog_changes() -> None:
     model = make_model()
     vec = EMB[VEGAN[0] == np.array(IDS)][0]
