@@ -78,6 +78,9 @@ class Settings(BaseSettings):
                                      "queue (batches) before requests learn inline")
     exploration: float = Field(default=0.1, ge=0, le=5,
                                description="Thompson-sampling scale in ranking; 0 = greedy.")
+    novelty: float = Field(default=0.0, ge=0, le=5,
+                           description="Popularity discount in ranking (0 = none); shows "
+                           "more of the catalog's long tail at some accuracy.")
     question_min_gain: float = Field(default=0.05, ge=0,
                                      description="Ask a clarifying question above this gain.")
     preference_weights_dir: Path | None = Field(

@@ -81,6 +81,10 @@ class PreferenceConfig:
     dim: int | None = None  # latent size; None = the content embedding size
     seed: int = 0
     exploration: float = 0.0  # Thompson sampling scale in rank(); 0 = greedy
+    # Popularity discount in rank()'s order (not in the probabilities): the ranking key
+    # loses `novelty` x the item's standardized log-popularity; more of the catalog and of
+    # its long tail gets shown, at some accuracy (BENCHMARKS.md: the trade-off measured).
+    novelty: float = 0.0
     prior_precision: float = 1.0
     max_precision: float = 200.0  # caps certainty so a customer can always move (drift)
     long_memory_days: float = 30.0  # evidence older than this fades back to the prior
@@ -756,11 +760,12 @@ class PreferenceModel:
              role: str = "self", consent: Consent | None = None,
              exploration: float | None = None, at: datetime | None = None,
              n_reasons: int = 3, explain_top: int | None = 10,
-             skip_unknown: bool = False) -> list[Scored]:
+             skip_unknown: bool = False, novelty: float | None = None) -> list[Scored]:
         """Candidates ordered best first, with probability, uncertainty and reasons.
 
         `exploration` (default: config) scales a Thompson sample of the customer vector;
-        `explain_top` limits reasons to the first N results (None = all) to keep it fast.
+        `explain_top` limits reasons to the first N results (None = all) to keep it fast;
+        `novelty` (default: config) discounts popular items in the order only.
         Unknown candidates raise UnknownItemError unless `skip_unknown`.
         """
         if isinstance(candidates, str):
@@ -777,7 +782,10 @@ class PreferenceModel:
             var = self._variance(st, role, rows)
             std = p * (1 - p) * np.sqrt(var)
             scale = self.config.exploration if exploration is None else float(exploration)
-            key = z
+            discount = self.config.novelty if novelty is None else float(novelty)
+            if not math.isfinite(discount) or not math.isfinite(scale):
+                raise InvalidSignalError("exploration and novelty must be finite numbers")
+            key = z - discount * items.pop[rows] if discount else z
             if scale > 0:
                 taste = st.taste(role) if st is not None else None
                 precision = pop.prior_precision if taste is None else taste.precision

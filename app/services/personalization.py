@@ -81,7 +81,7 @@ class Personalization:
                                                 settings.all_event_weights.items()
                                                 if k != "rating"}}
         config = PreferenceConfig(event_weights=EventWeights(weights),
-                                  exploration=settings.exploration)
+                                  exploration=settings.exploration, novelty=settings.novelty)
         store = SqlStateStore(sessions)
         weights_dir = settings.preference_weights_dir or settings.data_dir / "preferences"
         self.model = PreferenceModel(config, store)
@@ -89,10 +89,11 @@ class Personalization:
             try:  # a population pre-trained by `tailor train preferences`
                 self.model = PreferenceModel.load(weights_dir, store)
                 # Keep what pre-training chose (dimensions, rates); the shop's event weights
-                # and exploration setting still apply.
+                # exploration and novelty settings still apply.
                 self.model.config = replace(self.model.config,
                                             event_weights=config.event_weights,
-                                            exploration=config.exploration)
+                                            exploration=config.exploration,
+                                            novelty=config.novelty)
                 log.info("pre-trained preference model loaded", extra={"dir": str(weights_dir)})
             except PreferenceModelError as exc:
                 log.warning("pre-trained preference model unusable: %s", exc)

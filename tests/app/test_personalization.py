@@ -289,3 +289,15 @@ def test_large_batches_are_learned_in_the_background(client: Any) -> None:
             assert state is None  # no consent, nothing learned
         else:
             assert state is not None and state.n_signals == 6
+
+
+def test_novelty_setting_reaches_the_ranking(app_factory: Any, sqlite_url: str) -> None:
+    c = app_factory(sqlite_url, search_enabled=True, chat_enabled=False, novelty=1.5)
+    model = c.app.state.runtime.extras["prefs"].model
+    assert model.config.novelty == 1.5
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match="novelty"):
+        Settings(novelty=-1)

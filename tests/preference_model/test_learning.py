@@ -5,12 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from preference_model import Signal, UnknownItemError
+from preference_model import InvalidSignalError, Signal, UnknownItemError
 from tests.preference_model.world import (
     EMB,
     IDS,
     KIDS,
     LEATHER,
+    POPULARITY,
     VEGAN,
     at,
     event,
@@ -201,3 +202,18 @@ def test_catalog_changes() -> None:
         model.rank("c1", [LEATHER[0]])
     assert [s.item_id for s in model.rank("c1", [LEATHER[0], "new1"], skip_unknown=True)] \
         == ["new1"]
+
+
+def test_novelty_discounts_popular_items_in_the_order_only() -> None:
+    model = make_model()
+    pop = dict(zip(IDS, POPULARITY, strict=True))
+    plain = model.rank("stranger", IDS, at=at())
+    novel = model.rank("stranger", IDS, at=at(), novelty=2.0)
+    mean_pop = lambda ranked: float(np.mean([pop[s.item_id] for s in ranked[:10]]))  # noqa: E731
+    assert mean_pop(novel) < mean_pop(plain)
+    # Probabilities are the model's, whatever the order.
+    assert {s.item_id: s.score for s in plain} == {s.item_id: s.score for s in novel}
+    assert [s.item_id for s in make_model(novelty=2.0).rank("stranger", IDS, at=at())] == [
+        s.item_id for s in novel]
+    with pytest.raises(InvalidSignalError):
+        model.rank("stranger", IDS, at=at(), novelty=float("nan"))
