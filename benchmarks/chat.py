@@ -19,6 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -128,20 +129,27 @@ def non_llm(rt: Any, pipeline: Any, turns: int) -> list[float]:
     return out
 
 
-llm_led: list[bool] = []
-replies: list[str] = []
-kept: list[float] = []
-retracted: list[bool] = []
+@dataclass
+class LLMTurns:
+    """Per turn with the LLM: seconds to the first text, to the first text never taken
+    back, to the end; and what the reply was."""
+
+    first: list[float] = field(default_factory=list)
+    kept: list[float] = field(default_factory=list)
+    total: list[float] = field(default_factory=list)
+    llm_led: list[bool] = field(default_factory=list)
+    retracted: list[bool] = field(default_factory=list)
+    replies: list[str] = field(default_factory=list)
 
 
-def ttft(rt: Any, pipeline: Any, turns: int) -> tuple[list[float], list[float]]:
+def ttft(rt: Any, pipeline: Any, turns: int) -> LLMTurns:
     """Per turn, from the request to: the first text sent (TTFT), the first text that was
     never taken back (a `retract` can remove words whose clause failed its check), and the
     end of the reply."""
     from app.services.events import resolve_subjects
     from app.services.identity import resolve
 
-    first, total = [], []
+    out = LLMTurns()
     pipeline.stream  # noqa: B018 - warm-up below loads the model
     for n in range(turns + 1):
         visitor = f"ttft-{n}"
@@ -165,15 +173,15 @@ def ttft(rt: Any, pipeline: Any, turns: int) -> tuple[list[float], list[float]]:
                     stays = None
         if n == 0:
             continue  # the first call loads the GGUF model
-        first.append(got or float("nan"))
-        kept.append(stays or float("nan"))
-        total.append(time.perf_counter() - t)
+        out.first.append(got or float("nan"))
+        out.kept.append(stays or float("nan"))
+        out.total.append(time.perf_counter() - t)
         reply = turn.meta.get("reply", "")
         # Did the reply open with the model's own (checked) words, or the item-built one?
-        llm_led.append(not reply.startswith(turn.fallback_text))
-        retracted.append(bool(turn.meta.get("retracted")))
-        replies.append(reply)
-    return first, total
+        out.llm_led.append(not reply.startswith(turn.fallback_text))
+        out.retracted.append(bool(turn.meta.get("retracted")))
+        out.replies.append(reply)
+    return out
 
 
 def main() -> None:
@@ -190,6 +198,7 @@ def main() -> None:
         sizes = [int(x) for x in args.sizes.split(",")]
     turns = 20 if args.quick else args.turns
     rows = []
+    llm = LLMTurns()
     for size in sizes:
         with tempfile.TemporaryDirectory() as d:
             rt, pipeline = build(size, Path(d))
@@ -198,13 +207,14 @@ def main() -> None:
             row = {"items": size, "p50": statistics.median(lat) * 1000,
                    "p95": pct(lat, 0.95) * 1000, "p99": pct(lat, 0.99) * 1000}
             if size == sizes[0]:
-                first, total = ttft(rt, pipeline, args.llm_turns)
-                row.update(ttft50=statistics.median(first) * 1000,
-                           ttft95=pct(first, 0.95) * 1000,
-                           reply50=statistics.median(total) * 1000,
-                           llm_led=sum(llm_led) / max(len(llm_led), 1),
-                           kept50=statistics.median(kept) * 1000, kept95=pct(kept, 0.95) * 1000,
-                           retracted=sum(retracted) / max(len(retracted), 1))
+                llm = ttft(rt, pipeline, args.llm_turns)
+                row.update(ttft50=statistics.median(llm.first) * 1000,
+                           ttft95=pct(llm.first, 0.95) * 1000,
+                           reply50=statistics.median(llm.total) * 1000,
+                           llm_led=statistics.mean(llm.llm_led),
+                           kept50=statistics.median(llm.kept) * 1000,
+                           kept95=pct(llm.kept, 0.95) * 1000,
+                           retracted=statistics.mean(llm.retracted))
             rows.append(row)
             rt.close()
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
@@ -213,18 +223,18 @@ def main() -> None:
     for r in rows:
         if "llm_led" in r:
             print(f"replies opening with the model's own (checked) words: {r['llm_led']:.0%} "
-                  f"of {len(llm_led)} (the rest open with the item-built reply); replies with "
+                  f"of {len(llm.llm_led)} (the rest open with the item-built reply); replies with "
                   f"a retract: {r['retracted']:.0%}; first text that stays p50 / p95: "
                   f"{r['kept50']:.0f} / {r['kept95']:.0f} ms")
-    for reply in replies[:6]:
+    for reply in llm.replies[:6]:
         print("  reply:", reply[:160])
     print("| catalog items | non-LLM path p50 / p95 / p99 ms (target p95 <= 50) | "
           "time to first token p50 / p95 ms (target p95 <= 500) | whole reply p50 ms |")
     print("|---|---|---|---|")
     for r in rows:
-        llm = (f"{r['ttft50']:.0f} / {r['ttft95']:.0f}" if "ttft50" in r else "-")
+        first = (f"{r['ttft50']:.0f} / {r['ttft95']:.0f}" if "ttft50" in r else "-")
         whole = f"{r['reply50']:.0f}" if "reply50" in r else "-"
-        print(f"| {r['items']:,} | {r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} | {llm} | "
+        print(f"| {r['items']:,} | {r['p50']:.1f} / {r['p95']:.1f} / {r['p99']:.1f} | {first} | "
               f"{whole} |")
 
 

@@ -120,12 +120,22 @@ class Split:
     user_tokens: list[str]
 
 
-def run_recbole(name: str, epochs: int | None, workdir: Path,
-                ) -> tuple[dict[str, float], Split, float]:
+@dataclass
+class RecboleRun:
+    metrics: dict[str, float]  # RecBole's own evaluator on the test split
+    split: Split
+    scores: np.ndarray  # (n_users, n_items) full-sort scores of the best checkpoint
+    seconds: float  # fit + evaluation
+
+
+def fit_recbole(name: str, epochs: int | None, workdir: Path) -> RecboleRun:
+    """Train RecBole's `name` on ML-100K with RECBOLE_CONFIG, early-stopped on valid."""
     import logging
 
+    import torch
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
+    from recbole.data.interaction import Interaction as RBInteraction
     from recbole.utils import get_model, get_trainer, init_seed
 
     cfg = dict(RECBOLE_CONFIG, data_path=str(_data_dir()), checkpoint_dir=str(workdir))
@@ -145,6 +155,7 @@ def run_recbole(name: str, epochs: int | None, workdir: Path,
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
     start = time.perf_counter()
     trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    # evaluate() also reloads the best (early-stopped) checkpoint that is scored below
     result = trainer.evaluate(test_data, load_best_model=True, show_progress=False)
     seconds = time.perf_counter() - start
     uid, iid = dataset.uid_field, dataset.iid_field
@@ -156,22 +167,24 @@ def run_recbole(name: str, epochs: int | None, workdir: Path,
     split = Split(dataset.user_num, dataset.item_num, pairs(train_data), pairs(valid_data),
                   pairs(test_data), list(dataset.field2id_token[iid]),
                   list(dataset.field2id_token[uid]))
-    metrics = {k: float(v) for k, v in result.items()}
-    out = {"Recall@10": metrics["recall@10"], "NDCG@10": metrics["ndcg@10"],
-           "Hit@10": metrics["hit@10"]}
-    # The same model's scores through *our* metric code, which also scores our model.
-    import torch
-    from recbole.data.interaction import Interaction as RBInteraction
-
     trainer.model.eval()
     with torch.no_grad():
         users = torch.arange(dataset.user_num)
         scores = trainer.model.full_sort_predict(RBInteraction({uid: users}))
         scores = scores.view(dataset.user_num, -1).double().numpy()
-    same = full_ranking_metrics(lambda u: scores[u].copy(), split, split.test,
-                                [split.train, split.valid])
+    return RecboleRun({k: float(v) for k, v in result.items()}, split, scores, seconds)
+
+
+def run_recbole(name: str, epochs: int | None, workdir: Path,
+                ) -> tuple[dict[str, float], Split, float]:
+    run = fit_recbole(name, epochs, workdir)
+    out = {"Recall@10": run.metrics["recall@10"], "NDCG@10": run.metrics["ndcg@10"],
+           "Hit@10": run.metrics["hit@10"]}
+    # The same model's scores through *our* metric code, which also scores our model.
+    same = full_ranking_metrics(lambda u: run.scores[u].copy(), run.split, run.split.test,
+                                [run.split.train, run.split.valid])
     out.update({f"{k} (our metric code)": v for k, v in same.items()})
-    return out, split, seconds
+    return out, run.split, run.seconds
 
 
 # ----------------------------------------------------------------------- our model

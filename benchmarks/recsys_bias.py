@@ -82,58 +82,6 @@ ScoreFn = Callable[[int], np.ndarray]
 Items = tuple[list[str], np.ndarray, list[dict[str, list[str]]], list[str], list[str]]
 
 
-# ------------------------------------------------------------------------- RecBole
-def recbole_scores(name: str, epochs: int | None, workdir: Path,
-                   ) -> tuple[np.ndarray, R.Split, float]:
-    """`recsys.run_recbole`, returning the (n_users, n_items) full-sort score matrix."""
-    import logging
-
-    import torch
-    from recbole.config import Config
-    from recbole.data import create_dataset, data_preparation
-    from recbole.data.interaction import Interaction as RBInteraction
-    from recbole.utils import get_model, get_trainer, init_seed
-
-    cfg = dict(R.RECBOLE_CONFIG, data_path=str(R._data_dir()), checkpoint_dir=str(workdir))
-    if epochs is not None:
-        cfg["epochs"] = epochs
-    # RecBole's Config reads `--key=value` from sys.argv and lets it override config_dict:
-    # our own `--epochs=1` would silently become every RecBole model's epochs.
-    argv, sys.argv = sys.argv, sys.argv[:1]
-    try:
-        config = Config(model=name, dataset="ml-100k", config_dict=cfg)
-    finally:
-        sys.argv = argv
-    logging.getLogger().setLevel(logging.WARNING)
-    init_seed(config["seed"], config["reproducibility"])
-    dataset = create_dataset(config)
-    train_data, valid_data, test_data = data_preparation(config, dataset)
-    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
-    trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
-    start = time.perf_counter()
-    trainer.fit(train_data, valid_data, saved=True, show_progress=False)
-    # evaluate() reloads the best (early-stopped) checkpoint, as run_recbole scores it
-    trainer.evaluate(test_data, load_best_model=True, show_progress=False)
-    seconds = time.perf_counter() - start
-    uid, iid = dataset.uid_field, dataset.iid_field
-
-    def pairs(data: Any) -> np.ndarray:
-        feat = data._dataset.inter_feat
-        return np.stack([feat[uid].numpy(), feat[iid].numpy()], axis=1)
-
-    split = R.Split(dataset.user_num, dataset.item_num, pairs(train_data), pairs(valid_data),
-                    pairs(test_data), list(dataset.field2id_token[iid]),
-                    list(dataset.field2id_token[uid]))
-    trainer.model.eval()
-    with torch.no_grad():
-        users = torch.arange(dataset.user_num)
-        scores = trainer.model.full_sort_predict(RBInteraction({uid: users}))
-        scores = scores.view(dataset.user_num, -1).double().numpy()
-    return scores, split, seconds
-
-
-# -------------------------------------------------------------------- demographics
 def age_bin(age: int) -> str:
     return next(label for upper, label in AGE_BINS if age < upper)
 
@@ -412,7 +360,8 @@ def run_baselines(args: argparse.Namespace, ev_of: Callable[[R.Split], Eval],
     with tempfile.TemporaryDirectory() as tmp:
         for name in names or ["Pop"]:  # one RecBole run at least, for the split
             epochs = None if name in ("Pop", "ItemKNN") else args.bpr_epochs
-            scores, this_split, secs = recbole_scores(name, epochs, Path(tmp))
+            run = R.fit_recbole(name, epochs, Path(tmp))
+            scores, this_split, secs = run.scores, run.split, run.seconds
             if split is not None:
                 assert np.array_equal(split.test, this_split.test), "splits differ"
             split = this_split

@@ -11,7 +11,7 @@ from preference_model.signals import Context
 
 if TYPE_CHECKING:
     from preference_model.model import PreferenceModel
-    from preference_model.state import CustomerState
+    from preference_model.state import CustomerState, HistoryEntry
 
 _VERBS = {
     "purchase": "bought", "add_to_cart": "added to your cart", "click": "clicked",
@@ -62,12 +62,11 @@ class Explainer:
         items = model.items
         assert items is not None
         self._hist_rows: np.ndarray | None = None
+        self._hist: list[HistoryEntry] = []
         if state is not None:
-            hist = [h for h in state.history if h.role == role and h.weight > 0
-                    and h.item_id in items.index]
+            hist, rows = model._history(state, role, positive=True)
             self._hist = hist
             if hist:
-                rows = np.array([items.index[h.item_id] for h in hist])
                 emb = items.content[rows]
                 self._hist_rows = rows
                 self._hist_emb = emb / (np.linalg.norm(emb, axis=1, keepdims=True) + 1e-12)
@@ -154,10 +153,8 @@ class Explainer:
         """Name the history item that pulls this one up most through co-occurrence."""
         items, pop = self.model.items, self.model.population
         assert items is not None and pop is not None and pop.similar is not None
-        hist = [h for h in (self.state.history if self.state is not None else [])
-                if h.role == self.role and h.weight > 0 and h.item_id in items.index]
-        if hist:
-            rows = np.array([items.index[h.item_id] for h in hist])
+        rows, hist = self._hist_rows, self._hist
+        if rows is not None:
             hit = pop.similar.idx[rows] == row
             pull = (np.where(hit, pop.similar.w[rows], 0.0).sum(1)
                     * np.array([h.weight for h in hist]))

@@ -60,7 +60,7 @@ from preference_model.signals import (
     Signal,
     parse_attribute,
 )
-from preference_model.similar import ItemNeighbors
+from preference_model.similar import ItemNeighbors, recency_weighted
 from preference_model.state import AttrPref, CustomerState, HistoryEntry, Taste
 from preference_model.store import InMemoryStateStore, StateStore
 
@@ -534,6 +534,19 @@ class PreferenceModel:
                 taste.context[k] = float(np.clip(taste.context.get(k, 0.0) - cfg.context_lr * g,
                                                  -2.0, 2.0))
 
+    def _history(self, st: CustomerState, role: str, *, positive: bool = False,
+                 last: int | None = None) -> tuple[list[HistoryEntry], np.ndarray]:
+        """The history entries of `role` whose items are still in the catalog (only the
+        positive ones if asked; `last` looks at the newest entries only), and their rows."""
+        items = self.items
+        assert items is not None
+        recent = st.history if last is None else st.history[-last:]
+        hist = [h for h in recent if h.role == role and h.item_id in items.index
+                and (h.weight > 0 or not positive)]
+        rows = np.fromiter((items.index[h.item_id] for h in hist), dtype=np.int64,
+                           count=len(hist))
+        return hist, rows
+
     def _shift_check(self, st: CustomerState, taste: Taste, role: str, v: np.ndarray,
                      a: float) -> None:
         """Adaptive forgetting. A positive event for an item the customer's long-term taste
@@ -541,10 +554,9 @@ class PreferenceModel:
         forget part of that taste and its certainty, so the new direction takes over in a
         few events instead of having to outweigh the whole history. A new customer (no
         history) or a broad one (new choices score like old ones) is not affected."""
-        cfg, items = self.config, self.items
-        assert items is not None and self.population is not None
-        rows = [items.index[h.item_id] for h in st.history[-cfg.shift_window:]
-                if h.role == role and h.weight > 0 and h.item_id in items.index]
+        cfg = self.config
+        assert self.population is not None
+        _, rows = self._history(st, role, positive=True, last=cfg.shift_window)
         if len(rows) < cfg.shift_min_history:
             return
         typical = float(np.mean(self._V[rows] @ taste.long))
@@ -604,12 +616,9 @@ class PreferenceModel:
             cfg.cohort_after <= st.own.n_signals <= cfg.cohort_until
         ):
             return
-        items = self.items
-        assert items is not None
-        hist = [h for h in st.history if h.role == "self" and h.item_id in items.index]
+        hist, rows = self._history(st, "self")
         if not hist:
             return
-        rows = np.array([items.index[h.item_id] for h in hist])
         w = np.array([h.weight for h in hist])
         z = (pop.bias + pop.item_bias[rows])[None, :] + pop.cohorts @ self._V[rows].T
         sign = np.where(w > 0, 1.0, -1.0)
@@ -694,17 +703,12 @@ class PreferenceModel:
                         similar: ItemNeighbors) -> np.ndarray | None:
         """The item-to-item term over this taste's history: older entries count less
         (half-life `long_memory_days`, relative to the newest) so a shifted taste wins."""
-        items = self.items
-        assert items is not None
-        hist = [h for h in st.history if h.role == role and h.item_id in items.index]
+        hist, rows = self._history(st, role)
         if not hist:
             return None
-        rows = np.fromiter((items.index[h.item_id] for h in hist), dtype=np.int64,
-                           count=len(hist))
         at = np.fromiter((h.at for h in hist), dtype=np.float64, count=len(hist))
         w = np.fromiter((h.weight for h in hist), dtype=np.float64, count=len(hist))
-        halflife = self.config.long_memory_days * 86_400.0
-        w = w * np.exp2(-(at.max() - at) / halflife)
+        w = recency_weighted(w, at, self.config.long_memory_days * DAY)
         return similar.weight * similar.scores(rows, w)
 
     def _stated_item_weight(self, taste: Taste, item_id: str) -> float:
@@ -952,9 +956,8 @@ class PreferenceModel:
             st, ctx, t, consent = self._prepare(customer_id, context, "self", None, at)
             if st is None or st.own.n_signals < min_signals:
                 return None
-            liked = [items.index[h.item_id] for h in st.history
-                     if h.role == "self" and h.weight > 0 and h.item_id in items.index]
-            if not liked:
+            _, liked = self._history(st, "self", positive=True)
+            if not len(liked):
                 return None
             rows = np.array([row, *liked])
             parts = self._parts(st, "self", rows, ctx, t, consent)

@@ -26,7 +26,7 @@ from preference_model.errors import InvalidSignalError, UnknownItemError
 from preference_model.model import PreferenceModel
 from preference_model.network import NetConfig, PreferenceNet
 from preference_model.signals import Context, Signal, parse_attribute
-from preference_model.similar import ItemNeighbors, fit_ease
+from preference_model.similar import ItemNeighbors, fit_ease, recency_weighted
 from preference_model.state import CustomerState, HistoryEntry
 
 
@@ -279,19 +279,19 @@ def pretrain(
     assert pop is not None
     report_sim: dict[float, float] = {}
     if cfg.similar:
-        pos = ~held & (w > 0)
-        pop.similar = fit_ease(users[pos], rows[pos], len(items), lam=cfg.similar_lambda,
-                               k=cfg.similar_k, max_items=cfg.similar_max_items)
+        def fit(mask: np.ndarray) -> ItemNeighbors:
+            return fit_ease(users[mask], rows[mask], len(items), lam=cfg.similar_lambda,
+                            k=cfg.similar_k, max_items=cfg.similar_max_items)
+
+        pop.similar = fit(~held & (w > 0))
         if checker.ready:
             report_sim = {g: float(checker.ndcg(net, pop.similar, g)) for g in SIMILAR_GRID}
             pop.similar.weight = max(report_sim, key=lambda g: (report_sim[g], -g))
         else:
             pop.similar.weight = DEFAULT_SIMILAR_WEIGHT
         if held.any():  # the held-out share was only for choosing: use it all now
-            pos = w > 0
             weight = pop.similar.weight
-            pop.similar = fit_ease(users[pos], rows[pos], len(items), lam=cfg.similar_lambda,
-                                   k=cfg.similar_k, max_items=cfg.similar_max_items)
+            pop.similar = fit(w > 0)
             pop.similar.weight = weight
     vectors = net.user.weight.detach().double().numpy().copy()
     if seed_states:
@@ -381,6 +381,7 @@ class _Validator:
                     if demo:
                         self.demo[u] = np.array(demo, dtype=np.int64)
         self.data = data
+        self.ts = ts
         self.halflife = model.config.long_memory_days * 86_400.0
         self.history_size = model.config.history_size
 
@@ -398,8 +399,8 @@ class _Validator:
             s = base + V @ vec
             if similar is not None and weight and self.hist[u]:
                 n = np.array(self.hist[u][-self.history_size:])
-                at = np.asarray(self.data.ts)[n]
-                hw = self.data.w[n].astype(np.float64) * np.exp2(-(at.max() - at) / self.halflife)
+                hw = recency_weighted(self.data.w[n].astype(np.float64), self.ts[n],
+                                      self.halflife)
                 s = s + weight * similar.scores(self.data.rows[n], hw)
             s[self.removed] = -np.inf
             s[self.seen[u]] = -np.inf

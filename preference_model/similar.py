@@ -63,6 +63,12 @@ class ItemNeighbors:
             self.w = np.vstack([self.w, np.zeros((extra, k), dtype=np.float32)])
 
 
+def recency_weighted(weights: np.ndarray, at: np.ndarray, halflife: float) -> np.ndarray:
+    """History weights halved every `halflife` seconds before the newest entry (relative,
+    so a customer's history does not fade just because they have been away)."""
+    return weights * np.exp2(-(at.max() - at) / halflife)
+
+
 def fit_ease(users: np.ndarray, rows: np.ndarray, n_items: int, *, lam: float = 200.0,
              k: int = 200, max_items: int = 5000) -> ItemNeighbors:
     """Fit B on (user, item-row) positive pairs (duplicates count once)."""

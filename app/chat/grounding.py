@@ -97,8 +97,15 @@ class Grounding:
         return self._titles.find(text.lower(), exclude=self._allowed_lower)
 
     def sentence_ok(self, sentence: str) -> bool:
-        if self.names_other(sentence):
-            return False
+        return not self.names_other(sentence) and self._content_ok(sentence)
+
+    def clause_ok(self, clause: str, sentence_so_far: str = "") -> bool:
+        """`sentence_ok` for one clause; the other-title check runs over the whole sentence
+        so far (a title may straddle a comma)."""
+        return not self.names_other(f"{sentence_so_far} {clause}") and self._content_ok(clause)
+
+    def _content_ok(self, sentence: str) -> bool:
+        """Everything but the other-title check: prices, invented names, topic, tone."""
         for match in _PRICE.finditer(sentence):
             value = float(re.sub(r"[^\d.]", "", match.group()) or "nan")
             if not any(abs(value - p) < 0.011 for p in self.allowed.prices):
@@ -118,13 +125,6 @@ class Grounding:
         if len(words) < 3:
             return not (words & _GLOOM)
         return self.upbeat(sentence)
-
-    def clause_ok(self, clause: str, sentence_so_far: str = "") -> bool:
-        """`sentence_ok` for one clause, plus the other-title check over the whole sentence
-        so far (a title may straddle a comma)."""
-        if not self.sentence_ok(clause):
-            return False
-        return not (sentence_so_far and self.names_other(f"{sentence_so_far} {clause}"))
 
     def names_a_product(self, text: str) -> bool:
         """Whether `text` names one of the allowed products (by most of its title's words:
