@@ -23,13 +23,40 @@ _AGE_PLUS = re.compile(r"^\s*(\d{1,3})\s*\+\s*$")
 _AGE_ONE = re.compile(r"^\s*(\d{1,3})\s*$")
 
 
+# Fibres sold under their own names that are wool to anyone asking for "no wool" (the US
+# Wool Products Labeling Act counts them as wool too).
+_BROADER = {"lambswool": "wool", "merino": "wool", "cashmere": "wool", "alpaca": "wool",
+            "mohair": "wool", "angora": "wool", "camelhair": "wool"}
+# Modifiers that say the material is NOT what the next word names ("vegan leather").
+_NOT_THE_REAL_THING = {"vegan", "faux", "imitation", "fake", "synthetic", "artificial"}
+
+
+def broader_terms(value: str) -> set[str]:
+    """What a multi-word or specific value also is: "merino wool" and "lambswool" are wool,
+    "recycled polyester" is polyester, "wool felt" is wool and felt; "vegan leather" is
+    not leather. So "no wool" excludes lambswool and "cotton" finds organic cotton."""
+    words = value.split()
+    out: set[str] = set()
+    for n, word in enumerate(words):
+        if n and words[n - 1] in _NOT_THE_REAL_THING:
+            continue
+        if len(words) > 1 and word not in _NOT_THE_REAL_THING:
+            out.add(word)
+        if word in _BROADER:
+            out.add(_BROADER[word])
+    out.discard(value)
+    return out
+
+
 def item_terms(item: Item) -> set[str]:
-    """Every term an item answers to: 'name=value', bare 'value', and tags."""
+    """Every term an item answers to: 'name=value', bare 'value' (and what the value also
+    is, see `broader_terms`), and tags."""
     terms: set[str] = set()
     for name, values in item.attributes.items():
         for value in values:
-            terms.add(f"{name}={value}")
-            terms.add(value)
+            for term in (value, *broader_terms(value)):
+                terms.add(f"{name}={term}")
+                terms.add(term)
     terms.update(item.tags)
     return terms
 

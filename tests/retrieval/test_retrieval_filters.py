@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from retrieval import Filters, InvalidFilterError, InvalidRequestError, RetrievalError
+from tests.retrieval.retrieval_testkit import KeywordEncoder, make_item
 
 
 def test_normalizes_terms_and_category() -> None:
@@ -55,3 +56,23 @@ def test_merge_intersects_ranges_and_unions_terms() -> None:
     assert m.describe()["exclude_ids"] == ["a", "b"]
     with pytest.raises(InvalidFilterError):  # contradictory once merged
         Filters(min_price=60).merged(Filters(max_price=50))
+
+
+def test_specific_materials_answer_to_their_broader_terms(encoder: KeywordEncoder) -> None:
+    """"No wool" must keep lambswool and merino out; "no leather" keeps vegan leather in."""
+    from retrieval import CatalogIndex
+    from retrieval.metadata import broader_terms
+
+    assert broader_terms("merino wool") == {"merino", "wool"}
+    assert broader_terms("lambswool") == {"wool"}
+    assert "wool" in broader_terms("cashmere blend") and broader_terms("wool felt") >= {
+        "wool", "felt"}
+    assert broader_terms("vegan leather") == set() and broader_terms("leather") == set()
+    idx = CatalogIndex(encoder)
+    idx.upsert([make_item(i, f"{m} sweater", attributes={"material": [m]}) for i, m in [
+        ("a", "lambswool"), ("b", "merino wool"), ("c", "cashmere blend"), ("d", "cotton"),
+        ("e", "vegan leather"), ("f", "leather"), ("g", "organic cotton")]])
+    assert set(idx.matching(Filters(exclude=("wool",)))) == {"d", "e", "f", "g"}
+    assert set(idx.matching(Filters(exclude=("leather",)))) == {"a", "b", "c", "d", "e", "g"}
+    assert set(idx.matching(Filters(require=("material=cotton",)))) == {"d", "g"}
+    assert set(idx.matching(Filters(require=("merino wool",)))) == {"b"}
