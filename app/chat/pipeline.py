@@ -17,6 +17,7 @@ server-sent events."""
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -150,6 +151,15 @@ class TurnPipeline:
         query = ex.query_text or message
         if ex.intent in {"feedback", "purchase"} and shown_ids and not ex.constraints:
             query = " ".join(index.get(i).title for i in shown_ids[:2])
+        elif ex.intent == "refine" and state.get("topic"):
+            # "something cheaper", "in blue?": still about what they were looking for.
+            query = f"{state['topic']} {query}"
+            if _CHEAPER.search(message) and shown_ids and filters.max_price is None:
+                prices = sorted(index.get(i).price for i in shown_ids)
+                filters = filters.merged(Filters(max_price=prices[len(prices) // 2] - 0.01))
+        elif ex.intent == "search":
+            session.state = {**(session.state or {}), "topic": query}
+            state = session.state
         if ex.recipient == "child":
             query += " for kids"  # "a gift for my daughter" means toys and kids' things
         greeting = ex.intent == "greeting" and not ex.constraints and not stated
@@ -295,6 +305,10 @@ class TurnPipeline:
                            "strayed": turn.meta.get("strayed", False)})
         db.commit()
         return msg.id
+
+
+_CHEAPER = re.compile(r"\b(?:cheaper|less\s+expensive|more\s+affordable|lower\s+price|"
+                      r"too\s+(?:expensive|pricey|dear))\b", re.I)
 
 
 def fuse(relevance: list[str], preference: list[str], k: int = 5) -> list[str]:
