@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 # `Session.info` entry holding the hashing key: every session the runtime opens carries it,
 # so code deep in a service (event ingest, the state store) hashes without new parameters.
 KEY_INFO = "tailor.tombstone_key"
-KINDS = ("customer", "visitor", "email", "phone", "loyalty", "profile")
 
 Identity = tuple[str, str]  # (kind, normalized value)
 
