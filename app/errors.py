@@ -4,6 +4,7 @@
     ├── InvalidInput             422  a client mistake the schema could not catch
     ├── NotFound                 404
     ├── Conflict                 409
+    │   └── Erased               409  the person was erased: late writes about them refused
     ├── PayloadTooLarge          413
     ├── Unauthorized             401  no key, or a key we do not know
     ├── Forbidden                403  a known key whose role may not do this
@@ -46,6 +47,12 @@ class NotFound(ServiceError):
 
 class Conflict(ServiceError):
     status, code = 409, "conflict"
+
+
+class Erased(Conflict):
+    """A write about a person who was erased (their identities are tombstoned)."""
+
+    code = "erased"
 
 
 class PayloadTooLarge(ServiceError):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.base import make_engine, make_session_factory
 from app.hooks import Hooks
+from app.services import tombstones
 from app.services.auth import KeyCache
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
@@ -32,11 +33,13 @@ class Runtime:
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         engine = make_engine(settings.resolved_database_url)
-        return cls(settings=settings, engine=engine, sessions=make_session_factory(engine),
+        secret = settings.resolved_secret_key()
+        sessions = make_session_factory(engine, info=tombstones.session_info(secret))
+        return cls(settings=settings, engine=engine, sessions=sessions,
                    hooks=Hooks(), keys=KeyCache(),
                    limiter=RateLimiter(settings.rate_limit_public_per_minute,
                                        settings.redis_url),
-                   secret=settings.resolved_secret_key())
+                   secret=secret)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.runtime import Runtime
 from app.services.auth import Principal, Role, verify_visitor
+from app.services.tombstones import refuse_erased_visitor
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -84,4 +85,7 @@ def widget_visitor(request: Request, rt: RuntimeDep, principal: Principal) -> st
     """The visitor a widget key acts for (from its signed token); None for other roles."""
     if principal.role != "widget":
         return None
-    return verify_visitor(rt.secret, request.headers.get("x-visitor-token"))
+    visitor = verify_visitor(rt.secret, request.headers.get("x-visitor-token"))
+    with rt.sessions() as db:
+        refuse_erased_visitor(db, visitor)
+    return visitor

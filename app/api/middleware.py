@@ -1,5 +1,9 @@
 """Request ids, access logs and Prometheus metrics, as a plain ASGI middleware (cheaper than
-BaseHTTPMiddleware on the event-ingest hot path)."""
+BaseHTTPMiddleware on the event-ingest hot path).
+
+The access log names the route template (`/v1/customers/{customer_id}`), never the path:
+path parameters are customer ids, visitor ids, emails. Each parameter is logged as a keyed
+pseudonym (`app.logging.pseudonym`), so the lines about one person can still be followed."""
 
 from __future__ import annotations
 
@@ -10,7 +14,8 @@ from typing import Any
 
 from prometheus_client import Counter, Histogram
 
-from app.logging import request_id_var
+from app.logging import pseudonym, request_id_var
+from app.services.tombstones import derive_key
 
 log = logging.getLogger("tailor.http")
 API_PREFIX = "/v1"
@@ -56,7 +61,16 @@ class RequestContextMiddleware:
             REQUESTS.labels(method, path, str(status)).inc()
             LATENCY.labels(method, path).observe(elapsed)
             if path not in {"/healthz", "/metrics"}:
-                log.info("%s %s %s", method, scope.get("path"), status,
+                log.info("%s %s %s", method, path, status,
                          extra={"status": status, "ms": round(elapsed * 1000, 2),
-                                "route": path})
+                                "route": path, **_hidden_params(scope, path)})
             request_id_var.reset(token)
+
+
+def _hidden_params(scope: dict[str, Any], route: str) -> dict[str, Any]:
+    runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+    key = derive_key(runtime.secret) if runtime is not None else ""
+    if route == "unmatched":  # an unknown path may still carry an id (a typo'd route)
+        return {"path": pseudonym(key, str(scope.get("path", "")))}
+    params = scope.get("path_params") or {}
+    return {"params": {k: pseudonym(key, str(v)) for k, v in params.items()}} if params else {}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import ChatSession, Message, Profile
 from app.errors import Forbidden, InvalidInput, NotFound
+from app.services import tombstones
 from app.services.identity import root_of
 
 MAX_SHOWN = 40  # items remembered per session (for "the red one" and anti-repetition)
@@ -42,6 +43,8 @@ def open_session(db: Session, profile: Profile, session_id: str | None) -> ChatS
 
 def add_message(db: Session, session: ChatSession, role: str, content: str,
                 meta: dict[str, Any] | None = None) -> Message:
+    # A reply that finishes after the person was erased must not bring the session back.
+    tombstones.require_live(db, session.profile_id)
     msg = Message(session_id=session.id, profile_id=session.profile_id, role=role,
                   content=content, meta=meta or {})
     db.add(msg)

@@ -192,6 +192,18 @@ class CustomerState(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class Tombstone(Base):
+    """An erased identity (`kind:value` of an identifier, or a profile id) as a keyed hash,
+    never the value, with the time of its erasure: late writes about it are refused
+    (`app/services/tombstones.py`). Kept for good: it is what makes erasure stay done."""
+
+    __tablename__ = "tombstones"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
 

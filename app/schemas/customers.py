@@ -87,6 +87,9 @@ class ConsentsOut(BaseModel):
 class EraseOut(BaseModel):
     erased_profiles: int
     rows: dict[str, int]
+    already_erased: bool = Field(False, description="This person had been erased before; "
+                                 "nothing left to delete.")
+    erased_at: datetime | None = None
 
 
 class ExportOut(BaseModel):

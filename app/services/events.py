@@ -3,23 +3,26 @@ transaction (idempotent on event_id), then hand the new events to the update hoo
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select, tuple_
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import Event, Identifier, Profile
 from app.db.upsert import insert_ignore_returning
+from app.errors import Erased
 from app.hooks import AcceptedEvent
 from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent
-from app.services import catalog
+from app.services import catalog, tombstones
 from app.services.identity import new_profile_id, roots_of
 
+log = logging.getLogger(__name__)
 _adapter = TypeAdapter(EventIn)
 
 
@@ -83,8 +86,12 @@ def weight_of(ev: EventIn, weights: dict[str, float]) -> float:
     return weights[ev.type]
 
 
-def resolve_subjects(db: Session, keys: set[tuple[str, str]]) -> dict[tuple[str, str], str]:
-    """(kind, id) -> profile id, creating profiles for first-seen visitors and customers."""
+def resolve_subjects(db: Session, keys: set[tuple[str, str]], *,
+                     skip_erased: bool = False) -> dict[tuple[str, str], str]:
+    """(kind, id) -> profile id, creating profiles for first-seen visitors and customers.
+
+    An erased identity is not created again: `Erased` is raised, or with `skip_erased` it is
+    left out of the result (the caller refuses what was about it)."""
     found: dict[tuple[str, str], str] = {}
     key_list = list(keys)
     for start in range(0, len(key_list), 400):
@@ -93,6 +100,7 @@ def resolve_subjects(db: Session, keys: set[tuple[str, str]]) -> dict[tuple[str,
                           .where(tuple_(Identifier.kind, Identifier.value).in_(chunk))).all()
         for kind, value, pid in rows:
             found.setdefault((kind, value), pid)
+    created: dict[tuple[str, str], str] = {}
     for kind, value in keys - set(found):
         try:
             with db.begin_nested():
@@ -102,13 +110,80 @@ def resolve_subjects(db: Session, keys: set[tuple[str, str]]) -> dict[tuple[str,
                 db.add(Identifier(kind=kind, value=value, raw=value, profile_id=pid,
                                   source="event"))
                 db.flush()
-            found[(kind, value)] = pid
+            found[(kind, value)] = created[(kind, value)] = pid
         except IntegrityError:  # another worker created it a moment ago
             pid_row = db.scalar(select(Identifier.profile_id).where(
                 Identifier.kind == kind, Identifier.value == value))
             assert pid_row is not None
             found[(kind, value)] = pid_row
+    if created:
+        _undo_erased(db, created, found, skip_erased)
     return found
+
+
+def _undo_erased(db: Session, created: dict[tuple[str, str], str],
+                 found: dict[tuple[str, str], str], skip_erased: bool) -> None:
+    """Checked after the inserts, not before: an erasure that committed while they waited
+    (on the identifier it was deleting) is visible only now."""
+    erased = tombstones.erased_at(db, created)
+    if not erased:
+        return
+    if not skip_erased:
+        raise Erased("this customer was erased; nothing more is recorded about them")
+    gone = [created[k] for k in erased]
+    db.execute(delete(Identifier).where(Identifier.profile_id.in_(gone)))
+    db.execute(delete(Profile).where(Profile.id.in_(gone)))
+    for k in erased:
+        del found[k]
+
+
+def _erasure_refusals(db: Session, good: Sequence[tuple[int, EventIn]]
+                      ) -> dict[int, tuple[str, str]]:
+    """Events about an erased person: index -> (field, reason). An identity erased and not
+    registered again refuses every event; one registered again since (`identify` with
+    `allow_erased`) refuses only events that happened before its erasure: late deliveries."""
+    subject = {i: _subject(ev) for i, ev in good}
+    erased = tombstones.erased_at(db, set(subject.values()))
+    if not erased:
+        return {}
+    live = set(db.execute(select(Identifier.kind, Identifier.value).where(
+        tuple_(Identifier.kind, Identifier.value).in_(list(erased)))).tuples())
+    out: dict[int, tuple[str, str]] = {}
+    for i, ev in good:
+        key = subject[i]
+        at = erased.get(key)
+        if at is None or (key in live and (ev.occurred_at is None or ev.occurred_at >= at)):
+            continue
+        who = "customer" if key[0] == "customer" else "visitor"
+        reason = (f"this {who} was erased; events about them are not accepted"
+                  if key not in live else
+                  f"this {who} was erased at {at.isoformat()}; events from before the "
+                  "erasure are not accepted")
+        out[i] = (f"{key[0]}_id", reason)
+    _log_refused(db, [subject[i] for i in out])
+    return out
+
+
+def _log_refused(db: Session, keys: Sequence[tuple[str, str]]) -> None:
+    if keys:
+        log.info("events refused: the person was erased", extra={
+            "events": len(keys),
+            "subjects": sorted({tombstones.short(db, v) for _, v in keys})})
+
+
+def _subject(ev: EventIn) -> tuple[str, str]:
+    return ("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)  # type: ignore[return-value]
+
+
+def _erased_meanwhile(db: Session, kept: Sequence[tuple[int, EventIn]],
+                      unique: dict[str, EventIn], live: set[str],
+                      profiles: dict[tuple[str, str], str]) -> list[RejectedEvent]:
+    first = {ev.event_id: i for i, ev in reversed(kept)}
+    late = [ev for ev in unique.values() if profiles.get(_subject(ev)) not in live]
+    _log_refused(db, [_subject(ev) for ev in late])
+    return [_reject(first[ev.event_id], ev.model_dump(), [(
+        f"{_subject(ev)[0]}_id", "this person was erased while the batch was being stored; "
+        "events about them are not accepted")]) for ev in late]
 
 
 def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
@@ -118,11 +193,14 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
     result = IngestResult()
     good, result.rejected = validate(raw_events, weights, max_skew, widget_visitor)
     known = catalog.existing_ids(db, {ev.item_id for _, ev in good if ev.item_id})
+    refused = _erasure_refusals(db, good)
     kept: list[tuple[int, EventIn]] = []
     for i, ev in good:
         if ev.item_id is not None and ev.item_id not in known:
             result.rejected.append(_reject(i, ev.model_dump(), [
                 ("item_id", f"item {ev.item_id!r} is not in the catalog")]))
+        elif i in refused:
+            result.rejected.append(_reject(i, ev.model_dump(), [refused[i]]))
         else:
             kept.append((i, ev))
     result.rejected.sort(key=lambda r: r.index)
@@ -137,21 +215,34 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
             unique[ev.event_id] = ev
     if not unique:
         return result
-
     subjects = {("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
                 for ev in unique.values()}
-    profiles = resolve_subjects(db, subjects)  # type: ignore[arg-type]
+    profiles = resolve_subjects(db, subjects, skip_erased=True)  # type: ignore[arg-type]
+    # An erasure may have committed since the check above. The profiles are held from here
+    # to commit: the erasure either deletes these rows too, or has removed the profile.
+    live = tombstones.hold(db, profiles.values())
+    late = _erased_meanwhile(db, kept, unique, live, profiles)
+    if late:
+        result.rejected = sorted([*result.rejected, *late], key=lambda r: r.index)
+        if atomic:
+            db.rollback()
+            return result
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     for ev in unique.values():
-        subject = ("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
+        subject = _subject(ev)
+        if profiles.get(subject) not in live:
+            continue
         rows.append({
             "idempotency_key": ev.event_id, "type": ev.type,
-            "profile_id": profiles[subject],  # type: ignore[index]
+            "profile_id": profiles[subject],
             "item_id": ev.item_id, "value": ev.value, "weight": weight_of(ev, weights),
             "role": ev.role, "session_id": ev.session_id,
             "context": ev.context.model_dump(mode="json", exclude_none=True),
             "occurred_at": ev.occurred_at or now, "received_at": now})
+    if not rows:
+        db.commit()  # the profiles' locks go; nothing else was written
+        return result
     inserted = set(insert_ignore_returning(db, Event, rows, ["idempotency_key"],
                                            Event.idempotency_key))
     db.commit()

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditLog, Identifier, Merge, Profile
-from app.errors import Conflict, InvalidInput, NotFound
+from app.errors import Conflict, Erased, InvalidInput, NotFound
+from app.services import tombstones
 
 STRONG_KINDS = ("customer", "visitor", "email", "phone", "loyalty")
 # A household shares an address and sometimes a device: recorded, never enough to merge.
@@ -146,7 +147,17 @@ def resolve(db: Session, ref: str) -> Profile:
         found = find_by_identifier(db, kind, ref)
         if found is not None:
             return found
+    when = erased_ref(db, ref)
+    if when is not None:
+        raise NotFound(f"no customer, visitor or profile with id {ref!r}: it was erased at "
+                       f"{when.isoformat()}", details={"erased_at": when.isoformat()})
     raise NotFound(f"no customer, visitor or profile with id {ref!r}")
+
+
+def erased_ref(db: Session, ref: str) -> datetime | None:
+    """When the person a path id named was erased (None: no erasure on record)."""
+    found = tombstones.erased_at(db, {(k, ref) for k in ("profile", "customer", "visitor")})
+    return max(found.values()) if found else None
 
 
 @dataclass
@@ -163,8 +174,12 @@ def _customer_ids(db: Session, profile_ids: Iterable[str]) -> set[str]:
 
 
 def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api",
-             actor: str = "api", default_country_code: str = "1") -> IdentifyResult:
-    """Find or create the person these identifiers describe, merging profiles they link."""
+             actor: str = "api", default_country_code: str = "1",
+             allow_erased: bool = False) -> IdentifyResult:
+    """Find or create the person these identifiers describe, merging profiles they link.
+
+    An identifier of an erased person is registered again only with `allow_erased` (the
+    shop means it: the person signed up again), never a visitor id."""
     if not identifiers:
         raise InvalidInput("give at least one identifier")
     normalized = {k: (normalize(k, v, default_country_code), str(v))
@@ -181,6 +196,9 @@ def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api"
             roots[root.id] = root
             reasons.setdefault(root.id, set()).add(kind)
 
+    if roots and len(tombstones.hold(db, roots)) < len(roots):
+        raise Conflict("a person these identifiers belong to was erased while this request "
+                       "ran; repeat it if the person should be registered again")
     clusters = {rid: cluster_ids(db, rid) for rid in roots}
     known = {rid: _customer_ids(db, ids) for rid, ids in clusters.items()}
     wanted = normalized.get("customer", (None, ""))[0]
@@ -220,7 +238,29 @@ def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api"
         survivor.kind = "known"
     survivor.updated_at = datetime.now(UTC)
     db.flush()
+    # After the inserts: an erasure committed while they waited is visible now.
+    _check_erased(db, [(k, normalized[k][0]) for k in added if k in STRONG_KINDS],
+                  allow_erased, survivor.id, actor)
     return IdentifyResult(survivor, created, merges, added)
+
+
+def _check_erased(db: Session, keys: list[tuple[str, str]], allow_erased: bool,
+                  profile_id: str, actor: str) -> None:
+    erased = tombstones.erased_at(db, keys)
+    if not erased:
+        return
+    kinds = sorted(k for k, _ in erased)
+    if "visitor" in kinds:
+        raise Erased("this visitor id was erased; visitor ids are never registered again "
+                     "(the widget starts a new visitor)")
+    if not allow_erased:
+        last = max(erased.values()).isoformat()
+        raise Erased(f"{', '.join(kinds)} of a person erased at {last}; if they signed up "
+                     "again, repeat with allow_erased=true to register them as a new person",
+                     details={"erased": kinds, "erased_at": last})
+    db.add(AuditLog(actor=actor, action="customer.reregister", subject=profile_id,
+                    details={"erased_kinds": kinds}))
+    db.flush()
 
 
 def merge(db: Session, survivor: Profile, other: Profile, *, reason: str,

@@ -2,16 +2,22 @@
 
 `PERSONAL_TABLES` is the list erasure walks; a test checks that every table in the schema is
 either listed here or declared free of personal data, so a new table cannot be forgotten.
+
+Erasure wins races (docs/privacy.md): it locks the person's profiles first (writers hold
+them while they insert, `tombstones.hold`), tombstones their identities in the same
+transaction as the deletes, and on SQLite checkpoints the WAL afterwards (`scrub`) so the
+deleted bytes leave the disk too.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.db.models import (
@@ -25,10 +31,16 @@ from app.db.models import (
     Message,
     Profile,
 )
-from app.services.identity import cluster_ids, root_of
+from app.errors import NotFound
+from app.services import tombstones
+from app.services.identity import STRONG_KINDS, cluster_ids, root_of
 
-# Tables that never hold personal data.
-NON_PERSONAL_TABLES = frozenset({"items", "catalog_changes", "api_keys", "alembic_version"})
+log = logging.getLogger(__name__)
+
+# Tables that never hold personal data. `tombstones` holds keyed hashes of erased
+# identities, kept on purpose: they are what refuses late writes about the person.
+NON_PERSONAL_TABLES = frozenset({"items", "catalog_changes", "api_keys", "alembic_version",
+                                 "tombstones"})
 PERSONAL_TABLES = frozenset({"profiles", "identifiers", "merges", "consents", "events",
                              "chat_sessions", "messages", "customer_states", "audit_log"})
 
@@ -73,10 +85,14 @@ def export(db: Session, profile: Profile) -> dict[str, Any]:
 
 
 def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[str], dict[str, int]]:
-    """Deletes the person's rows everywhere; returns the erased profile ids and row counts.
-    The caller commits and then runs the erase hooks (model caches, indexes)."""
+    """Deletes the person's rows everywhere and tombstones their identities; returns the
+    erased profile ids and row counts. The caller commits, then runs the erase hooks (model
+    caches, indexes) and `scrub`. NotFound if a concurrent erasure got there first."""
     root = root_of(db, profile)
-    ids = cluster_ids(db, root.id)
+    ids = _lock_cluster(db, root.id)
+    idents = db.execute(select(Identifier.kind, Identifier.value).where(
+        Identifier.profile_id.in_(ids), Identifier.kind.in_(STRONG_KINDS))).tuples().all()
+    tombstones.record(db, [*idents, *(("profile", pid) for pid in ids)])
     counts: dict[str, int] = {}
 
     def run(name: str, stmt: Any) -> None:
@@ -100,3 +116,32 @@ def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[st
                     details={"subject_sha256_16": digest, "rows": counts}))
     db.flush()
     return ids, counts
+
+
+def _lock_cluster(db: Session, root_id: str) -> list[str]:
+    """The cluster's profile ids, locked against writers; re-read after locking, since a
+    merge may have joined a profile meanwhile."""
+    ids: list[str] = []
+    for _ in range(5):
+        fresh = cluster_ids(db, root_id)
+        if not tombstones.lock_for_erasure(db, fresh) >= {root_id}:
+            raise NotFound("this customer was just erased by another request")
+        if set(fresh) == set(ids):
+            break
+        ids = fresh
+    return ids
+
+
+def scrub(engine: Engine) -> bool:
+    """After an erasure commits: SQLite keeps the old pages (the erased email, the chat text)
+    in the `-wal` file until a checkpoint; copy them into the database file (where
+    secure_delete zeroed them) and truncate the WAL. True when done; PostgreSQL: nothing to
+    do here (VACUUM reclaims dead rows, see docs/privacy.md)."""
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy, _log_frames, _done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+    if busy:
+        log.warning("WAL not checkpointed after an erasure (readers busy); the erased rows "
+                    "stay in the -wal file until the next checkpoint")
+    return not busy

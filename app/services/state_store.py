@@ -1,8 +1,13 @@
 """The preference model's `StateStore` protocol on the service database (SQLite or
-PostgreSQL), so every worker process reads and writes the same customer states."""
+PostgreSQL), so every worker process reads and writes the same customer states.
+
+A state is written only for a profile that exists, checked under a lock in the same
+transaction (`tombstones.hold`): a learner that finishes after the person was erased must not
+bring their state back."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -11,7 +16,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import CustomerState
+from app.services import tombstones
 from preference_model.errors import StaleStateError
+
+log = logging.getLogger(__name__)
+# What `save` answers for an erased profile. The protocol has no "gone" outcome and raising
+# would stop a batch learning many people; no stored row ever has this version, so the
+# model drops its cached copy at its next read.
+REFUSED_VERSION = 0
 
 
 class SqlStateStore:
@@ -33,6 +45,11 @@ class SqlStateStore:
     def save(self, customer_id: str, data: bytes, expected_version: int | None) -> int:
         now = datetime.now(UTC)
         with self.sessions() as db:
+            if not tombstones.hold(db, [customer_id]):
+                db.rollback()
+                log.info("preference state not saved: the profile was erased",
+                         extra={"subject": tombstones.short(db, customer_id)})
+                return REFUSED_VERSION
             current = db.scalar(select(CustomerState.version)
                                 .where(CustomerState.profile_id == customer_id))
             if expected_version is not None and expected_version != (current or 0):

@@ -121,8 +121,14 @@ def test_export_has_everything_and_erase_leaves_nothing(client: Any) -> None:
     assert r.status_code == 200 and r.json()["erased_profiles"] == 2
     assert sorted(erased[0]) == sorted(needles[-2:])
     assert _scan(url, needles) == []
-    assert client.get("/v1/customers/CUST-ZED-1", headers=h).status_code == 404
-    assert client.delete("/v1/customers/CUST-ZED-1", headers=h).status_code == 404
+    gone = client.get("/v1/customers/CUST-ZED-1", headers=h)
+    assert gone.status_code == 404 and "erased at" in gone.json()["error"]["message"]
+    # Erasing again is safe (a retried request): 200, nothing left, the time it was done.
+    again = client.delete("/v1/customers/CUST-ZED-1", headers=h)
+    assert again.status_code == 200, again.text
+    assert again.json()["already_erased"] is True
+    assert again.json()["erased_at"] == r.json()["erased_at"] is not None
+    assert client.delete("/v1/customers/NEVER-SEEN", headers=h).status_code == 404
     # Others are untouched; the erasure itself is on record, anonymously.
     assert client.get("/v1/customers/OTHER-1", headers=h).status_code == 200
     rt = client.app.state.runtime

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
 from app.db.models import AuditLog, Event, Identifier, Merge, Profile
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.schemas.customers import (
     ConsentsIn,
     ConsentsOut,
@@ -21,7 +21,7 @@ from app.schemas.customers import (
     IdentifyOut,
     MergeOut,
 )
-from app.services import consent, identity, privacy
+from app.services import consent, identity, privacy, tombstones
 
 router = APIRouter(tags=["customers"])
 STAFF = require("developer", "admin")
@@ -44,14 +44,22 @@ def customer_view(db: Session, profile: Profile) -> CustomerOut:
 
 @router.post("/identify", response_model=IdentifyOut, dependencies=[STAFF],
              summary="Link identifiers to one person (merging profiles they connect)")
-def identify_customer(body: IdentifyIn, rt: RuntimeDep, db: SessionDep,
-                      principal: PrincipalDep) -> IdentifyOut:
+def identify_customer(
+    body: IdentifyIn, rt: RuntimeDep, db: SessionDep, principal: PrincipalDep,
+    allow_erased: Annotated[bool, Query(description="Register again a person who was erased "
+                                        "(they signed up again): a fresh profile")] = False,
+) -> IdentifyOut:
     """Strong identifiers (customer id, visitor id, email, phone, loyalty number) link
     profiles; weak ones (postal address, device) are recorded but never merge on their own,
-    since a household shares them. Two different known customer ids never merge: 409."""
+    since a household shares them. Two different known customer ids never merge: 409.
+
+    An identifier of an erased person answers 409 (`erased`) unless `allow_erased=true`;
+    events from before the erasure stay refused either way. Erased visitor ids never come
+    back."""
     idents = body.identifiers()
     result = identity.identify(db, idents, actor=f"key:{principal.key_id}",
-                               default_country_code=rt.settings.default_phone_country_code)
+                               default_country_code=rt.settings.default_phone_country_code,
+                               allow_erased=allow_erased)
     db.commit()
     for m in result.merged:
         rt.hooks.emit_merge(m.survivor_id, m.merged_id)
@@ -94,6 +102,7 @@ def put_consents(customer_id: str, body: ConsentsIn, rt: RuntimeDep, db: Session
     if not decisions:
         raise InvalidInput("give at least one purpose: " + ", ".join(consent.PURPOSES))
     profile = identity.resolve(db, customer_id)
+    tombstones.require_live(db, identity.root_of(db, profile).id)  # erased meanwhile: 409
     consent.record(db, profile, decisions, source=body.source)
     db.add(AuditLog(actor=f"key:{principal.key_id}", action="consent.update",
                     subject=identity.root_of(db, profile).id, details=decisions))
@@ -112,8 +121,21 @@ def export_customer(customer_id: str, db: SessionDep) -> dict[str, Any]:
                summary="Erase a person everywhere (right to be forgotten)")
 def erase_customer(customer_id: str, rt: RuntimeDep, db: SessionDep,
                    principal: PrincipalDep) -> EraseOut:
-    profile = identity.resolve(db, customer_id)
-    ids, counts = privacy.erase(db, profile, actor=f"key:{principal.key_id}")
+    """Deletes every row about the person and tombstones their identities, so late events,
+    old widget tokens and automatic re-identification cannot bring them back. Safe to
+    repeat: once erased, the answer is 200 with `already_erased` and the erasure time; an id
+    never known is 404."""
+    try:
+        profile = identity.resolve(db, customer_id)
+        ids, counts = privacy.erase(db, profile, actor=f"key:{principal.key_id}")
+    except NotFound:
+        db.rollback()
+        when = identity.erased_ref(db, customer_id)
+        if when is None:
+            raise
+        return EraseOut(erased_profiles=0, rows={}, already_erased=True, erased_at=when)
     db.commit()
     rt.hooks.emit_erase(ids)
-    return EraseOut(erased_profiles=len(ids), rows=counts)
+    privacy.scrub(rt.engine)
+    return EraseOut(erased_profiles=len(ids), rows=counts,
+                    erased_at=identity.erased_ref(db, ids[0]))

@@ -14,6 +14,7 @@ from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
 from app.db.models import ApiKey, AuditLog
 from app.errors import NotFound
 from app.services.auth import Role, create_key, sign_visitor, verify_visitor
+from app.services.tombstones import refuse_erased_visitor
 
 router = APIRouter(tags=["keys"])
 
@@ -84,6 +85,8 @@ def widget_session(request: Request, rt: RuntimeDep, principal: PrincipalDep,
     principal.require("widget", "developer", "admin")
     if body and body.visitor_token:
         visitor = verify_visitor(rt.secret, body.visitor_token)
+        with rt.sessions() as db:
+            refuse_erased_visitor(db, visitor)
     else:
         visitor = "v-" + secrets.token_hex(8)
     return WidgetSessionOut(visitor_id=visitor, visitor_token=sign_visitor(rt.secret, visitor))
