@@ -408,9 +408,11 @@ def detect_format(name: str) -> FileFormat:
 def check_encoding(encoding: str) -> str:
     """The codec to read files with ("utf-8" reads an optional BOM too)."""
     try:
-        b"".decode(encoding)
-    except LookupError as exc:
-        raise CatalogFileError(f"unknown text encoding {encoding!r}") from exc
+        b"a".decode(encoding)  # not b"": that skips the lookup (and rot13 is no text codec)
+    except UnicodeDecodeError:
+        pass  # a real text codec (utf-16, say) that wants more than one byte
+    except (LookupError, ValueError) as exc:  # ValueError: a NUL in the name
+        raise CatalogFileError(f"unknown text encoding {safe_text(encoding)!r}") from exc
     name = codecs.lookup(encoding).name
     return "utf-8-sig" if name in {"utf-8", "utf-8-sig"} else name
 
