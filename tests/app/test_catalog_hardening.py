@@ -186,6 +186,12 @@ def test_cost_margin_and_stock_are_for_staff_only(app_factory: Any, db_url: str)
         for item in views(headers):
             assert not secret & set(item), item
             assert item["in_stock"] == (item["id"] != "sku-0")  # sku-0 has stock 0
+    session = c.post("/v1/widget/session", headers=auth(widget)).json()
+    visitor = {**auth(widget), "X-Visitor-Token": session["visitor_token"]}
+    me = session["visitor_id"]
+    recs = c.get(f"/v1/customers/{me}/recommendations", headers=visitor)
+    assert recs.status_code == 200 and recs.json()["items"], recs.text
+    assert all(not secret & set(r["item"]) for r in recs.json()["items"])
     for headers in (auth(marketer), auth(dev)):
         for item in views(headers):
             assert secret <= set(item) and item["cost"] == 5.0
@@ -346,12 +352,15 @@ class GatedEncoder:
     def __init__(self, inner: Any) -> None:
         self.inner = inner
         self.gate = threading.Event()
+        self.waiting = threading.Event()  # a batch is held at the gate
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
 
     def encode(self, texts: list[str]) -> Any:
-        self.gate.wait(120)
+        if len(texts) > 1:  # catalog batches wait; a search's one query does not
+            self.waiting.set()
+            self.gate.wait(120)
         return self.inner.encode(texts)
 
 
@@ -361,6 +370,12 @@ def test_readyz_says_loading_while_an_imported_catalog_is_embedded(app_factory: 
                     index_loading_min_items=10)
     search = c.app.state.runtime.extras["search"]
     index = search.wait_ready()
+    # An empty catalog has nothing to search: a clear 503, not a 500.
+    empty = c.get("/v1/search", params={"q": "lamp"})
+    assert empty.status_code == 503 and "no searchable items" in empty.text
+    dev = new_key(c, "developer")
+    lamp = {"id": "lamp-old", "title": "Old Oil Lamp", "category": "Home", "price": 5.0}
+    assert c.put("/v1/items", json=[lamp], headers=auth(dev)).status_code == 200
     assert c.get("/readyz").status_code == 200
     gated = GatedEncoder(index.embedder)
     index.embedder = gated
@@ -374,10 +389,23 @@ def test_readyz_says_loading_while_an_imported_catalog_is_embedded(app_factory: 
         assert busy.json()["checks"]["search"].startswith("loading: embedding catalog changes")
         assert busy.json()["details"]["search"]["embedding"]["total"] == 30
         # Searches go on meanwhile (on the catalog as it was).
-        assert c.get("/v1/search", params={"q": "lamp"}).status_code == 200
+        assert hit_ids(c.get("/v1/search", params={"q": "lamp", "k": 1})) == ["lamp-old"]
     finally:
         gated.gate.set()
     until(lambda: c.get("/readyz").status_code == 200, "/readyz to be ok again")
-    assert len(hit_ids(c.get("/v1/search", params={"q": "reading lamp", "k": 30}))) == 30
-    # A handful of changes is quick and never flips readiness.
-    assert search.embedding is None
+    assert len(hit_ids(c.get("/v1/search", params={"q": "reading lamp", "k": 31}))) == 31
+    # A handful of changes (below index_loading_min_items) is quick: readiness stays ok.
+    gated.gate.clear()
+    gated.waiting.clear()
+    few = [{"id": f"desk-{i}", "title": f"Desk {i}", "category": "Home", "price": 90.0}
+           for i in range(3)]
+    writer = threading.Thread(target=c.put, args=("/v1/items",),
+                              kwargs={"json": few, "headers": auth(dev)})
+    writer.start()
+    try:
+        assert gated.waiting.wait(60), "the write never reached the embedder"
+        assert c.get("/readyz").status_code == 200
+    finally:
+        gated.gate.set()
+        writer.join(60)
+    assert hit_ids(c.get("/v1/search", params={"q": "desk", "k": 1}))[0].startswith("desk-")

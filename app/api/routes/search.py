@@ -8,10 +8,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import OptionalPrincipalDep, PublicLimit, RuntimeDep, widget_visitor
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import DependencyUnavailable, Forbidden, InvalidInput, NotFound
 from app.schemas.catalog import is_staff, item_view
 from app.schemas.search import SearchHit, SearchResult
-from retrieval import Filters, InvalidRequestError, UnknownItemError, parse_query
+from retrieval import (
+    Filters,
+    IndexNotReadyError,
+    InvalidRequestError,
+    UnknownItemError,
+    parse_query,
+)
 from retrieval.hybrid import Hit
 
 router = APIRouter(tags=["search"])
@@ -66,6 +72,11 @@ def _personalizer(request: Request, rt: RuntimeDep, principal: Any, customer_id:
     return personalize(customer_id)  # type: ignore[no-any-return]
 
 
+def _empty_catalog() -> DependencyUnavailable:
+    return DependencyUnavailable("the catalog has no searchable items yet; import some first",
+                                 headers={"Retry-After": "5"})
+
+
 def _hits(hits: list[Hit], principal: Any) -> list[SearchHit]:
     """Hits with each item in the caller's view: cost, margin and stock only for staff."""
     staff = principal is not None and is_staff(principal.role)
@@ -98,6 +109,8 @@ async def search(request: Request, rt: RuntimeDep, principal: OptionalPrincipalD
     try:
         hits = await run_in_threadpool(index.search, q, k, filters, customer_id=customer_id,
                                        reranker=reranker, mode=mode)  # type: ignore[arg-type]
+    except IndexNotReadyError as exc:  # an empty catalog: nothing to search yet
+        raise _empty_catalog() from exc
     except InvalidRequestError as exc:
         raise InvalidInput(str(exc)) from exc
     merged = parsed.filters.merged(filters)
@@ -123,6 +136,8 @@ async def similar(request: Request, item_id: str, rt: RuntimeDep,
                                        customer_id=customer_id, reranker=reranker)
     except UnknownItemError as exc:
         raise NotFound(f"no item with id {item_id!r} in the catalog") from exc
+    except IndexNotReadyError as exc:
+        raise _empty_catalog() from exc
     except InvalidRequestError as exc:
         raise InvalidInput(str(exc)) from exc
     return SearchResult(query=item_id, query_text="", constraints=[],
