@@ -124,11 +124,14 @@ async def import_file(rt: RuntimeDep, db: SessionDep,
         text = decode(data, encoding)
     except CatalogFileError as exc:
         raise InvalidInput(str(exc)) from exc
-    rows: list[Item | RowError] = list(iter_text(text, fmt))
-    # Storing and embedding take a while for a big file: off the event loop, so this worker
-    # keeps answering (its /readyz included) meanwhile.
-    report = await run_in_threadpool(catalog.import_rows, db, rows,
-                                     listener=rt.hooks.emit_catalog)
+
+    def parse_and_store() -> catalog.ImportReport:
+        rows: list[Item | RowError] = list(iter_text(text, fmt))
+        return catalog.import_rows(db, rows, listener=rt.hooks.emit_catalog)
+
+    # Parsing, storing and embedding take a while for a big file: off the event loop, so
+    # this worker keeps answering (its /readyz included) meanwhile.
+    report = await run_in_threadpool(parse_and_store)
     return ImportResult.model_validate(report.as_dict())
 
 
