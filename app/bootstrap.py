@@ -37,6 +37,7 @@ def startup(rt: Runtime) -> None:
         rt.extras["search"] = search
         rt.hooks.catalog.append(search.on_catalog)
         rt.readiness["search"] = search.status
+        rt.readiness_details["search"] = search.details
         if settings.personalization_enabled:
             from app.services.personalization import Personalization
 

@@ -32,6 +32,7 @@ from app.runtime import Runtime
 from app.schemas.chat import ChatIn
 from app.schemas.events import EventBatch
 from app.settings import Settings, get_settings
+from retrieval.catalog import Item
 
 log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
@@ -85,7 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (catalog, search, chat, events, customers, preferences, keys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
-    _openapi_with_extra_models(app, [EventBatch, ChatIn])
+    _openapi_with_extra_models(app, [EventBatch, ChatIn, Item])
     return app
 
 

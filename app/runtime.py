@@ -29,6 +29,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     # name -> callable returning "ok", "loading" or "error: ..." for /readyz
     readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
+    # name -> callable returning facts shown beside the status (sizes, progress, skipped rows)
+    readiness_details: dict[str, Callable[[], dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

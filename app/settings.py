@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     index_exact_threshold: int = Field(default=50_000, ge=1)
     index_ef_search: int = Field(default=128, ge=8, le=4096)
     index_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+    index_loading_min_items: int = Field(
+        default=64, ge=1, description="/readyz reports 'loading' while this worker embeds at "
+        "least this many catalog items at once (an import); fewer take a moment and don't.")
 
     # Preference model
     personalization_enabled: bool = True

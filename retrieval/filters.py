@@ -54,7 +54,7 @@ class Filters:
     Attributes:
         category: a category path; matches it and its whole subtree.
         min_price / max_price: inclusive bounds, in the store's currency.
-        in_stock: only items with stock > 0.
+        in_stock: only items in stock (stock > 0 or unknown; a known 0 is out).
         require: attribute terms that must all match (see module docstring).
         exclude: attribute terms none of which may match.
         exclude_ids: item ids never to return (already shown, in the cart...).

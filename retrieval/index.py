@@ -197,6 +197,21 @@ class CatalogIndex:
         with self._rw.read():
             return list(self._state.meta.categories)
 
+    def to_embed(self, items: Sequence[Item]) -> list[str]:
+        """Ids of the items `upsert` would embed (new, or their text changed): lets a caller
+        tell a long re-embedding from a quick metadata update before starting it."""
+        with self._rw.read():
+            state = self._state
+            out = []
+            for item in items:
+                row = state.row_of.get(item.id)
+                if row is None or state.hashes[row] != self._text_hash(item):
+                    out.append(item.id)
+            return out
+
+    def _text_hash(self, item: Item) -> str:
+        return content_hash(f"{self.embedder.model_id}\n{item.search_text()}")
+
     # ----- writes -----------------------------------------------------------------
     def upsert(self, items: Sequence[Item] | Item) -> UpsertResult:
         """Add or update items; embeds only new items and items whose text changed."""
@@ -211,7 +226,7 @@ class CatalogIndex:
             in_place: list[tuple[int, Item]] = []
             unchanged = 0
             for item in latest.values():
-                text_hash = content_hash(f"{self.embedder.model_id}\n{item.search_text()}")
+                text_hash = self._text_hash(item)
                 row = state.row_of.get(item.id)
                 if row is None or state.hashes[row] != text_hash:
                     to_embed.append((item, text_hash))

@@ -21,6 +21,7 @@ from retrieval.filters import Filters, term_alternatives
 _AGE_RANGE = re.compile(r"^\s*(\d{1,3})\s*(?:-|to|–)\s*(\d{1,3})\s*$")
 _AGE_PLUS = re.compile(r"^\s*(\d{1,3})\s*\+\s*$")
 _AGE_ONE = re.compile(r"^\s*(\d{1,3})\s*$")
+UNKNOWN_STOCK = -1  # stock not given: counts as available
 
 
 # Fibres sold under their own names that are wool to anyone asking for "no wool" (the US
@@ -85,7 +86,7 @@ class MetadataStore:
         self.live = np.zeros(capacity, dtype=bool)  # row holds the current version
         self.active = np.zeros(capacity, dtype=bool)
         self.price = np.zeros(capacity, dtype=np.float64)
-        self.stock = np.zeros(capacity, dtype=np.int64)
+        self.stock = np.zeros(capacity, dtype=np.int64)  # UNKNOWN_STOCK where not given
         self.cat = np.zeros(capacity, dtype=np.int32)
         self.age_lo = np.full(capacity, np.nan)
         self.age_hi = np.full(capacity, np.nan)
@@ -115,7 +116,7 @@ class MetadataStore:
         """(Re)write a row's metadata in place, e.g. a price or stock change."""
         self.active[row] = item.active
         self.price[row] = item.price
-        self.stock[row] = item.stock
+        self.stock[row] = UNKNOWN_STOCK if item.stock is None else item.stock
         self.cat[row] = self._code(item.category)
         self.age_lo[row], self.age_hi[row] = age_bounds(item)
         new_terms = item_terms(item)
@@ -182,7 +183,7 @@ class MetadataStore:
         if filters.max_price is not None:
             m &= self.price[:n] <= filters.max_price
         if filters.in_stock:
-            m &= self.stock[:n] > 0
+            m &= self.stock[:n] != 0  # unknown stock counts as available
         for term in filters.require:
             m &= self._term_mask(term, n)
         for term in filters.exclude:

@@ -341,7 +341,7 @@ def _session_filters(state: dict[str, Any]) -> Filters:
 def _card(item: Item, reason: str) -> Card:
     return Card(item_id=item.id, title=item.title, brand=item.brand, price=item.price,
                 currency=item.currency, image_url=item.image_url, reason=reason,
-                in_stock=item.stock > 0)
+                in_stock=item.in_stock)
 
 
 def _default_reason(item: Item, constraints: list[str] | tuple[str, ...]) -> str:

@@ -48,7 +48,7 @@ class ItemRow(Base):
     currency: Mapped[str] = mapped_column(String(3), default="USD")
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
     margin: Mapped[float | None] = mapped_column(Float, nullable=True)
-    stock: Mapped[int] = mapped_column(Integer, default=0)
+    stock: Mapped[int | None] = mapped_column(Integer, nullable=True)  # NULL: unknown
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     image_url: Mapped[str | None] = mapped_column(String(2000), nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)

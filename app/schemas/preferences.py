@@ -5,7 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval.catalog import Item
+from app.schemas.catalog import PublicItem, StaffItem
 
 
 class ReasonOut(BaseModel):
@@ -19,7 +19,8 @@ class Recommendation(BaseModel):
     score: float = Field(description="Probability of a positive response (posterior mean).")
     uncertainty: float
     reasons: list[ReasonOut]
-    item: Item
+    item: StaffItem | PublicItem = Field(description="StaffItem (cost, margin, stock) for "
+                                         "staff keys, PublicItem for widget keys.")
 
 
 class RecommendationsOut(BaseModel):

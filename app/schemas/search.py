@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from retrieval.catalog import Item
+from app.schemas.catalog import PublicItem, StaffItem
 
 
 class SearchHit(BaseModel):
@@ -12,7 +12,9 @@ class SearchHit(BaseModel):
     score: float = Field(description="Fused rank score (RRF) or cosine, per the mode.")
     dense_score: float = Field(description="Cosine similarity of the item to the query.")
     lexical_score: float | None = Field(None, description="BM25; null without a word match.")
-    item: Item | None = None
+    item: StaffItem | PublicItem | None = Field(
+        None, description="Staff keys get the StaffItem view (cost, margin, stock); "
+        "others the PublicItem view.")
 
 
 class SearchResult(BaseModel):

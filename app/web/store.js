@@ -156,7 +156,7 @@
     else if (!state.query) {
       // Featured: in-stock bestsellers first, out-of-stock last, otherwise catalog order.
       var rank = function (it) {
-        return (it.stock > 0 ? 0 : 2) + ((it.tags || []).indexOf("bestseller") >= 0 ? 0 : 1);
+        return (it.in_stock !== false ? 0 : 2) + ((it.tags || []).indexOf("bestseller") >= 0 ? 0 : 1);
       };
       copy = copy.map(function (it, i) { return [rank(it), i, it]; })
         .sort(function (a, b) { return a[0] - b[0] || a[1] - b[1]; })
@@ -183,7 +183,7 @@
   }
 
   function card(item) {
-    var out = !(item.stock > 0);
+    var out = item.in_stock === false;
     var isNew = (item.tags || []).indexOf("new") >= 0;
     var img = h("img", {
       src: item.image_url || "", alt: item.title, width: "400", height: "400", loading: "lazy", decoding: "async",
@@ -302,8 +302,8 @@
     $("detail-price").textContent = money(item.price, item.currency);
     var stock = $("detail-stock");
     stock.className = "stock";
-    if (!(item.stock > 0)) { stock.textContent = "Out of stock"; stock.classList.add("is-out"); }
-    else if (item.stock <= 5) { stock.textContent = "Only " + item.stock + " left"; stock.classList.add("is-low"); }
+    // The public item view says in stock or not; the count is for the shop's staff only.
+    if (item.in_stock === false) { stock.textContent = "Out of stock"; stock.classList.add("is-out"); }
     else stock.textContent = "In stock";
     $("detail-desc").textContent = item.description || "";
 

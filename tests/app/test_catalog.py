@@ -58,7 +58,7 @@ def test_csv_upload_reports_each_bad_row(client: Any) -> None:
     assert "title" in rows[4]["reasons"][0]
     assert "price" in rows[5]["reasons"][0]
     assert "astrology" in rows[6]["reasons"][0]
-    item = client.get("/v1/items/sh-1").json()
+    item = client.get("/v1/items/sh-1", headers=auth(dev)).json()  # margin: staff only
     assert item["attributes"] == {"color": ["red", "black"], "material": ["mesh"]}
     assert item["margin"] == round((89.99 - 40) / 89.99, 4)
     assert item["tags"] == ["bestseller", "new"]
@@ -116,9 +116,9 @@ def test_cli_import_with_progress_and_report(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-m", "app.cli", "catalog", "import", str(src),
                           "--report", str(report)], capture_output=True, text=True, env=env,
                          cwd=Path(__file__).resolve().parents[2], timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert "accepted 2 items, rejected 3 rows" in out.stdout
-    assert "row 4 (bad-1)" in out.stdout
+    assert out.returncode == 1, out.stderr  # some rows were rejected
+    assert "5 rows: accepted 2 items, rejected 3 rows" in out.stdout
+    assert "line 4 (bad-1)" in out.stdout
     assert "importing" in out.stderr  # tqdm progress bar
     assert json.loads(report.read_text())["rejected_count"] == 3
     bad = subprocess.run([sys.executable, "-m", "app.cli", "catalog", "import",

@@ -31,8 +31,11 @@ def readyz(rt: RuntimeDep) -> Any:
     for name, status in rt.readiness.items():
         checks[name] = status()
     ok = all(v == "ok" for v in checks.values())
-    return JSONResponse({"status": "ok" if ok else "degraded", "checks": checks},
-                        status_code=200 if ok else 503)
+    body: dict[str, Any] = {"status": "ok" if ok else "degraded", "checks": checks}
+    details = {name: describe() for name, describe in rt.readiness_details.items()}
+    if details:
+        body["details"] = details
+    return JSONResponse(body, status_code=200 if ok else 503)
 
 
 @router.get("/metrics", summary="Prometheus metrics of this worker")

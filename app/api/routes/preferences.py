@@ -12,6 +12,7 @@ from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
 from app.api.routes.search import FilterParams
 from app.errors import DependencyUnavailable, Forbidden, InvalidInput, NotFound
 from app.runtime import Runtime
+from app.schemas.catalog import is_staff, item_view
 from app.schemas.preferences import (
     PreferenceOut,
     PreferencesPatch,
@@ -91,10 +92,11 @@ async def recommendations(
         except (InvalidSignalError, ValueError) as exc:
             raise InvalidInput(str(exc)) from exc
         note, personalized = None, True
+    staff = is_staff(principal.role)  # a widget sees no cost, margin or stock count
     out = [Recommendation(item_id=r.item_id, score=r.score, uncertainty=r.uncertainty,
                           reasons=[ReasonOut(text=x.text, kind=x.kind, weight=x.weight)
                                    for x in r.reasons] if personalized else [],
-                          item=index.get(r.item_id)) for r in ranked[:k]]
+                          item=item_view(index.get(r.item_id), staff)) for r in ranked[:k]]
     return RecommendationsOut(customer_id=customer_id, personalized=personalized, note=note,
                               items=out)
 

@@ -8,9 +8,16 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import OptionalPrincipalDep, PublicLimit, RuntimeDep, widget_visitor
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import DependencyUnavailable, Forbidden, InvalidInput, NotFound
+from app.schemas.catalog import is_staff, item_view
 from app.schemas.search import SearchHit, SearchResult
-from retrieval import Filters, InvalidRequestError, UnknownItemError, parse_query
+from retrieval import (
+    Filters,
+    IndexNotReadyError,
+    InvalidRequestError,
+    UnknownItemError,
+    parse_query,
+)
 from retrieval.hybrid import Hit
 
 router = APIRouter(tags=["search"])
@@ -65,9 +72,17 @@ def _personalizer(request: Request, rt: RuntimeDep, principal: Any, customer_id:
     return personalize(customer_id)  # type: ignore[no-any-return]
 
 
-def _hits(hits: list[Hit]) -> list[SearchHit]:
+def _empty_catalog() -> DependencyUnavailable:
+    return DependencyUnavailable("the catalog has no searchable items yet; import some first",
+                                 headers={"Retry-After": "5"})
+
+
+def _hits(hits: list[Hit], principal: Any) -> list[SearchHit]:
+    """Hits with each item in the caller's view: cost, margin and stock only for staff."""
+    staff = principal is not None and is_staff(principal.role)
     return [SearchHit(item_id=h.item_id, score=h.score, dense_score=h.dense_score,
-                      lexical_score=h.lexical_score, item=h.item) for h in hits]
+                      lexical_score=h.lexical_score,
+                      item=None if h.item is None else item_view(h.item, staff)) for h in hits]
 
 
 @router.get("/search", response_model=SearchResult, dependencies=[PublicLimit],
@@ -94,12 +109,14 @@ async def search(request: Request, rt: RuntimeDep, principal: OptionalPrincipalD
     try:
         hits = await run_in_threadpool(index.search, q, k, filters, customer_id=customer_id,
                                        reranker=reranker, mode=mode)  # type: ignore[arg-type]
+    except IndexNotReadyError as exc:  # an empty catalog: nothing to search yet
+        raise _empty_catalog() from exc
     except InvalidRequestError as exc:
         raise InvalidInput(str(exc)) from exc
     merged = parsed.filters.merged(filters)
     return SearchResult(query=q, query_text=parsed.query_text, constraints=list(
         parsed.constraints), filters=merged.describe(), personalized=reranker is not None,
-        personalization_note=note, hits=_hits(hits))
+        personalization_note=note, hits=_hits(hits, principal))
 
 
 @router.get("/items/{item_id}/similar", response_model=SearchResult,
@@ -119,9 +136,11 @@ async def similar(request: Request, item_id: str, rt: RuntimeDep,
                                        customer_id=customer_id, reranker=reranker)
     except UnknownItemError as exc:
         raise NotFound(f"no item with id {item_id!r} in the catalog") from exc
+    except IndexNotReadyError as exc:
+        raise _empty_catalog() from exc
     except InvalidRequestError as exc:
         raise InvalidInput(str(exc)) from exc
     return SearchResult(query=item_id, query_text="", constraints=[],
                         filters=(filters or Filters()).describe(),
                         personalized=reranker is not None, personalization_note=note,
-                        hits=_hits(hits))
+                        hits=_hits(hits, principal))
