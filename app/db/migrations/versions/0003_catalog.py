@@ -1,7 +1,7 @@
 """catalog: unknown stock is NULL, not 0
 
-Revision ID: 0002_catalog
-Revises: 0001
+Revision ID: 0003_catalog
+Revises: 0002_erasure
 Create Date: 2026-11-30 10:00:00
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = '0002_catalog'
-down_revision: str | None = '0001'
+revision: str = '0003_catalog'
+down_revision: str | None = '0002_erasure'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
