@@ -4,16 +4,18 @@ preference model stopped holding its process-wide lock across state I/O (issue 1
     python benchmarks/recs_concurrency.py                  # before = the commit before it
     python benchmarks/recs_concurrency.py --before f6a3348 --seconds 20 --customers 300
 
-Both variants run in this one invocation, one after the other on the same machine: the
-code of `--before` is checked out into a temporary `git worktree`, the code of this
-checkout is the "after". Each starts `tailor serve --workers 2 --demo` (the demo store's
-406 items, SQLite in a fresh data directory), posts a few hundred customers' events
-(8 each, learned inline), warms up, then for each concurrency level clients request
-`GET /v1/customers/{id}/recommendations?k=10` for random customers for `--seconds`.
+Both variants run in this one invocation on the same machine: the code of `--before` is
+checked out into a temporary `git worktree`, the code of this checkout is the "after".
+Each runs `tailor serve --workers 2 --demo` (the demo store's 406 items, SQLite in a fresh
+data directory) with a few hundred customers' events posted (8 each, learned inline).
+Both servers run side by side and every measurement alternates between them (`--rounds`
+times), so changes in the load of a shared machine hit both alike: for each concurrency
+level, clients request `GET /v1/customers/{id}/recommendations?k=10` for random
+customers, `--seconds` in all per variant and level.
 The "+ events" rows add one client that posts 5-event batches meanwhile: the writes that
 the old lock made every reader wait for. Printed: requests/s, p50/p95 latency, non-200
-answers, and the 1-minute load average when each measurement started (other processes
-share the CPUs).
+answers, and the mean 1-minute load average at the start of the measurements (other
+processes share the CPUs).
 """
 
 from __future__ import annotations
@@ -161,33 +163,49 @@ async def measure(base: str, customers: list[str], concurrency: int, seconds: fl
             jobs.append(events(client))
         await asyncio.gather(*jobs)
     elapsed = time.perf_counter() - t0
-    lat.sort()
-    return {"rps": len(lat) / elapsed, "p50": lat[len(lat) // 2] * 1000 if lat else 0.0,
-            "p95": lat[int(0.95 * (len(lat) - 1))] * 1000 if lat else 0.0,
-            "errors": errors, "load": load, "n": len(lat)}
+    return {"n": len(lat), "elapsed": elapsed, "lat": lat, "errors": errors, "load": load}
 
 
-def run_variant(name: str, code: Path, args: argparse.Namespace) -> dict[tuple[int, bool], Any]:
+def start(name: str, code: Path, args: argparse.Namespace) -> tuple[Server, list[str], Path]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"recs-{name}-"))
     server = Server(code, data_dir, args.workers)
-    try:
-        server.wait("/readyz")
-        customers = seed(server.base, args.customers)
-        server.wait(f"/v1/customers/{customers[0]}/recommendations?k=10")
-        asyncio.run(measure(server.base, customers, 4, min(5.0, args.seconds), False))  # warm
-        out = {}
-        for writer in (False, True):
-            for level in LEVELS:
-                out[(level, writer)] = asyncio.run(
-                    measure(server.base, customers, level, args.seconds, writer))
-                r = out[(level, writer)]
+    server.wait("/readyz")
+    customers = seed(server.base, args.customers)
+    server.wait(f"/v1/customers/{customers[0]}/recommendations?k=10")
+    asyncio.run(measure(server.base, customers, 4, min(5.0, args.seconds), False))  # warm
+    return server, customers, data_dir
+
+
+def compare(servers: dict[str, tuple[Server, list[str], Path]], args: argparse.Namespace
+            ) -> dict[tuple[str, int, bool], dict[str, Any]]:
+    """Both servers run side by side (the idle one costs nothing); each measurement
+    alternates before/after `--rounds` times, so a change in the machine's load (other
+    engineers' jobs) hits both variants alike. Results are the sums over the rounds."""
+    out: dict[tuple[str, int, bool], dict[str, Any]] = {}
+    for writer in (False, True):
+        for level in LEVELS:
+            for _round in range(args.rounds):
+                for name, (server, customers, _) in servers.items():
+                    r = asyncio.run(measure(server.base, customers, level,
+                                            args.seconds / args.rounds, writer))
+                    acc = out.setdefault((name, level, writer), {
+                        "n": 0, "elapsed": 0.0, "lat": [], "errors": 0, "loads": []})
+                    acc["n"] += r["n"]
+                    acc["elapsed"] += r["elapsed"]
+                    acc["lat"] += r["lat"]
+                    acc["errors"] += r["errors"]
+                    acc["loads"].append(r["load"])
+            for name in servers:
+                acc = out[(name, level, writer)]
+                lat = sorted(acc["lat"])
+                acc.update(rps=acc["n"] / acc["elapsed"], p50=lat[len(lat) // 2] * 1000,
+                           p95=lat[int(0.95 * (len(lat) - 1))] * 1000,
+                           load=sum(acc["loads"]) / len(acc["loads"]))
                 print(f"  {name:<6} clients={level:<3} events={'yes' if writer else 'no ':<3} "
-                      f"{r['rps']:7.1f} req/s  p50 {r['p50']:6.1f} ms  p95 {r['p95']:7.1f} ms"
-                      f"  errors {r['errors']}  load {r['load']:.1f}", flush=True)
-        return out
-    finally:
-        server.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
+                      f"{acc['rps']:7.1f} req/s  p50 {acc['p50']:6.1f} ms  p95 "
+                      f"{acc['p95']:7.1f} ms  errors {acc['errors']}  load {acc['load']:.1f}",
+                      flush=True)
+    return out
 
 
 def main() -> None:
@@ -196,6 +214,7 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--customers", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--rounds", type=int, default=3, help="before/after alternations")
     args = ap.parse_args()
     ref = args.before or default_before()
     sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True,
@@ -209,12 +228,19 @@ def main() -> None:
           f"Python {platform.python_version()}; {args.workers} workers, SQLite, demo store, "
           f"{args.customers} customers x 8 events, {args.seconds:.0f} s per level")
     print(f"before = {sha} (temporary worktree), after = {head} (this checkout)")
+    servers: dict[str, tuple[Server, list[str], Path]] = {}
     try:
-        before = run_variant("before", base_tree, args)
-        after = run_variant("after", ROOT, args)
+        servers["before"] = start("before", base_tree, args)
+        servers["after"] = start("after", ROOT, args)
+        results = compare(servers, args)
     finally:
+        for server, _, data_dir in servers.values():
+            server.stop()
+            shutil.rmtree(data_dir, ignore_errors=True)
         subprocess.run(["git", "worktree", "remove", "--force", str(base_tree)], cwd=ROOT,
                        capture_output=True)
+    before = {(lv, w): r for (n, lv, w), r in results.items() if n == "before"}
+    after = {(lv, w): r for (n, lv, w), r in results.items() if n == "after"}
     print("\n| clients | with events | before req/s (p50/p95 ms, load) | "
           "after req/s (p50/p95 ms, load) | speed-up |")
     print("|---|---|---|---|---|")
