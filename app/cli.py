@@ -164,7 +164,9 @@ def train_preferences(
     threads: Annotated[int | None, typer.Option(min=1, help="torch threads")] = None,
 ) -> None:
     """Pre-train the population model (cold start prior + cohorts) on historical
-    interactions. Every API worker loads it at start-up."""
+    interactions. Safe on a live shop: running API workers pick the new prior up within
+    TAILOR_PREFERENCE_RELOAD_SECONDS, without a restart, and every existing customer's
+    state is rebuilt into it from their events."""
     from app.services.training import train_population
 
     rt = _runtime()
@@ -178,7 +180,8 @@ def train_preferences(
         rt.close()
     typer.echo(f"trained on {report['interactions']} interactions of {report['customers']} "
                f"customers over {report['items']} items; final loss {report['final_loss']:.4f}; "
-               f"{report['cohorts']} cohorts; saved to {report['out']}")
+               f"{report['cohorts']} cohorts; saved to {report['out']} (prior "
+               f"{report['version']}; running workers switch to it without a restart)")
 
 
 def main() -> None:

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
                                      description="Ask a clarifying question above this gain.")
     preference_weights_dir: Path | None = Field(
         default=None, description="From `tailor train preferences`; default data_dir/preferences")
+    preference_reload_seconds: float = Field(
+        default=5.0, ge=0, le=3600, description="How often a worker looks for a newly "
+        "trained prior in preference_weights_dir (and swaps it in without a restart); "
+        "0 = on every request")
 
     # Chat assistant and its LLM (embedded SmolLM2 by default; any OpenAI-compatible server)
     chat_enabled: bool = True

@@ -16,11 +16,13 @@ from preference_model.errors import (
     InvalidSignalError,
     NotReadyError,
     PreferenceModelError,
+    SpaceMismatchError,
     StaleStateError,
     StateCorruptError,
     UnknownCustomerError,
     UnknownItemError,
 )
+from preference_model.migrate import HistorySource, Replay
 from preference_model.model import SENSITIVE_TOPICS, PreferenceConfig, PreferenceModel
 from preference_model.network import NetConfig, PreferenceNet
 from preference_model.pretrain import Interaction, PretrainConfig, PretrainReport, pretrain
@@ -48,6 +50,7 @@ __all__ = [
     "Context",
     "CustomerState",
     "EventWeights",
+    "HistorySource",
     "InMemoryStateStore",
     "Interaction",
     "InvalidSignalError",
@@ -63,10 +66,12 @@ __all__ = [
     "Probe",
     "Profile",
     "Reason",
+    "Replay",
     "SQLiteStateStore",
     "Scored",
     "Signal",
     "SignalKind",
+    "SpaceMismatchError",
     "StaleStateError",
     "StateCorruptError",
     "StateStore",

@@ -12,7 +12,10 @@ caller can catch the whole family at its boundary::
     ├── NotReadyError            the learner has no item universe yet (call `set_items`)
     ├── StaleStateError          optimistic concurrency: the stored state changed since it
     │                            was read; reload and retry (the model does this itself)
-    └── StateCorruptError        stored bytes cannot be decoded into a customer state
+    ├── StateCorruptError        stored bytes cannot be decoded into a customer state
+    └── SpaceMismatchError       a customer state's vectors belong to another latent space
+                                 (another trained prior / dimension); the model rebuilds
+                                 such states before scoring, so this is a bug guard
 
 A rejected signal never changes any state: validation happens before the first write.
 """
@@ -64,3 +67,10 @@ class StaleStateError(PreferenceModelError):
 
 class StateCorruptError(PreferenceModelError):
     """Stored state bytes are not a valid customer state."""
+
+
+class SpaceMismatchError(PreferenceModelError):
+    """A customer state is not in the model's latent space (e.g. 384 vs 32 dimensions).
+
+    Raised instead of numpy's shape error. The model migrates states from other spaces on
+    load (`migrate.py`), so seeing this means a state skipped that path."""

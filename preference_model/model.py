@@ -26,8 +26,11 @@ process by (customer, version).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import math
+import os
 import random
 import threading
 import time
@@ -37,7 +40,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -45,11 +48,15 @@ from preference_model.errors import (
     ConsentRequiredError,
     InvalidSignalError,
     NotReadyError,
+    SpaceMismatchError,
     StaleStateError,
+    StateCorruptError,
     UnknownCustomerError,
 )
 from preference_model.explain import Explainer
 from preference_model.items import ItemTable
+from preference_model.locks import SharedLock
+from preference_model.migrate import HistorySource, fetch_replay, rebuild
 from preference_model.results import PreferenceView, Probe, Profile, Reason, Scored
 from preference_model.signals import (
     CONSTRAINT_EVENT,
@@ -72,6 +79,8 @@ SENSITIVE_TOPICS: frozenset[str] = frozenset({
 })
 
 DAY = 86_400.0
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,9 @@ class PreferenceConfig:
     history_size: int = 200  # also the item-to-item term's memory (200 beats 50 by 0.04 NDCG)
     cache_size: int = 10_000
     max_retries: int = 16
+    # A state from another latent space (a retrained prior) is rebuilt by replaying at most
+    # this many of the customer's newest interactions (migrate.py).
+    rebuild_max_events: int = 1000
     event_weights: EventWeights = field(default_factory=EventWeights)
     sensitive_topics: frozenset[str] = SENSITIVE_TOPICS
 
@@ -134,6 +146,19 @@ class Population:
     pretrained: bool = False
     # "customers who chose X also chose this" (fitted by pretrain; None = not fitted)
     similar: ItemNeighbors | None = None
+    # Names the latent space every customer state is stamped with (see migrate.py): a
+    # content hash of the trained prior, or the default's shape.
+    version: str = ""
+    trained_at: float = 0.0  # POSIX seconds of the training run; 0 = not trained
+
+
+def fingerprint(pop: Population) -> str:
+    """Content hash of what defines the latent space (projection, factors, prior)."""
+    h = hashlib.sha256()
+    for arr in (pop.W, pop.q, pop.prior_mean, pop.prior_precision,
+                pop.cohorts if pop.cohorts is not None else np.zeros(0)):
+        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+    return f"trained-{h.hexdigest()[:16]}"
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -157,7 +182,19 @@ class PreferenceModel:
         self._V = np.zeros((0, 0))
         self._cache: OrderedDict[str, tuple[int, CustomerState]] = OrderedDict()
         self._rng = np.random.default_rng(self.config.seed)
-        self._lock = threading.RLock()
+        self._init_locks()
+        # Where a state from another space is rebuilt from (the service's events table);
+        # None = the state's own bounded history.
+        self.history_source: HistorySource | None = None
+        # Called when a stored state comes from a prior newer than ours (another worker
+        # has picked up a retrain): the service looks for the new artifact at once.
+        self.on_newer_space: Callable[[], None] | None = None
+
+    def _init_locks(self) -> None:
+        # Readers (scoring, learning) share the catalog; catalog changes and prior swaps are
+        # exclusive. The LRU cache has its own short lock. No lock is held across store I/O.
+        self._catalog = SharedLock()
+        self._cache_lock = threading.Lock()
 
     # ----------------------------------------------------------------- item universe
     def set_items(
@@ -174,7 +211,7 @@ class PreferenceModel:
         """Replace the catalog. Learned item factors are kept for ids seen before."""
         table = ItemTable(item_ids, content_embeddings, attributes, categories, popularity,
                           titles, sensitive_topics)
-        with self._lock:
+        with self._catalog.write():
             old_items, old_pop = self.items, self.population
             dim = self.config.dim or table.dim
             if old_pop is not None and old_pop.W.shape[1] == table.dim:
@@ -207,6 +244,7 @@ class PreferenceModel:
             W=W, q=np.zeros((n, dim)), item_bias=np.zeros(n), bias=self.config.bias,
             w_pop=self.config.pop_weight, prior_mean=np.zeros(dim),
             prior_precision=np.full(dim, self.config.prior_precision),
+            version=f"content-{content_dim}x{dim}-seed{self.config.seed}",
         )
 
     def _refresh_vectors(self) -> None:
@@ -227,7 +265,7 @@ class PreferenceModel:
         """Add or update one item; a new item starts with no learned factors."""
         if not isinstance(item_id, str) or not item_id:
             raise InvalidSignalError(f"item_id must be a non-empty string, got {item_id!r}")
-        with self._lock:
+        with self._catalog.write():
             items, pop = self._require()
             n_before = len(items)
             i = items.upsert(item_id, content_embedding, attributes or {}, category, title,
@@ -241,7 +279,7 @@ class PreferenceModel:
 
     def remove_item(self, item_id: str) -> None:
         """Stop scoring an item; signals about it then raise UnknownItemError."""
-        with self._lock:
+        with self._catalog.write():
             items, _ = self._require()
             items.remove(item_id)
 
@@ -251,49 +289,147 @@ class PreferenceModel:
         return self.items, self.population
 
     # ------------------------------------------------------------------ state access
-    def _load(self, customer_id: str) -> CustomerState | None:
-        version = self.store.version(customer_id)
-        if version is None:
-            self._cache.pop(customer_id, None)
-            return None
-        cached = self._cache.get(customer_id)
-        if cached is not None and cached[0] == version:
+    @property
+    def space(self) -> str:
+        """The version id of the current latent space (stamped on every saved state)."""
+        _, pop = self._require()
+        return pop.version
+
+    def _stamp(self, st: CustomerState) -> None:
+        _, pop = self._require()
+        st.space, st.space_trained_at = pop.version, pop.trained_at
+
+    def _in_space(self, st: CustomerState) -> bool:
+        """Whether a state's vectors belong to the current latent space."""
+        pop = self.population
+        if pop is None:
+            return False
+        shape = pop.prior_mean.shape
+        if any(t.long.shape != shape for t in (st.own, *st.recipients.values())):
+            return False
+        if st.space is None:  # written before states were stamped: by the default prior
+            return not pop.pretrained
+        return st.space == pop.version
+
+    def _cached(self, customer_id: str, version: int) -> CustomerState | None:
+        with self._cache_lock:
+            hit = self._cache.get(customer_id)
+            if hit is None or hit[0] != version:
+                return None
             self._cache.move_to_end(customer_id)
-            return cached[1]
-        row = self.store.load(customer_id)
-        if row is None:
-            self._cache.pop(customer_id, None)
-            return None
-        state = CustomerState.from_bytes(row[1], row[0])
-        self._remember(customer_id, state)
-        return state
+            return hit[1]
 
     def _remember(self, customer_id: str, state: CustomerState) -> None:
-        self._cache[customer_id] = (state.version, state)
-        self._cache.move_to_end(customer_id)
-        while len(self._cache) > self.config.cache_size:
-            self._cache.popitem(last=False)
+        with self._cache_lock:
+            self._cache[customer_id] = (state.version, state)
+            self._cache.move_to_end(customer_id)
+            while len(self._cache) > self.config.cache_size:
+                self._cache.popitem(last=False)
+
+    def invalidate(self, customer_id: str) -> None:
+        """Drop the cached state (the next use reads the store)."""
+        with self._cache_lock:
+            self._cache.pop(customer_id, None)
+
+    def _load(self, customer_id: str, *, persist: bool = True,
+              remember: bool = True) -> CustomerState | None:
+        """The customer's state in the current space, or None. Store I/O happens outside
+        every lock. A state from another space (a retrained prior) or one that cannot be
+        decoded is rebuilt (migrate.py) and, if `persist`, written back under its version
+        (optimistic: if someone wrote meanwhile, read again)."""
+        for _attempt in range(4):
+            version = self.store.version(customer_id)
+            if version is None:
+                self.invalidate(customer_id)
+                return None
+            cached = self._cached(customer_id, version)
+            if cached is not None and self._in_space(cached):
+                return cached
+            row = self.store.load(customer_id)
+            if row is None:
+                self.invalidate(customer_id)
+                return None
+            try:
+                old: CustomerState | None = CustomerState.from_bytes(row[1], row[0])
+            except StateCorruptError:
+                # Nothing of it is usable: rebuild from the history source alone.
+                log.warning("an undecodable customer state is rebuilt from its history")
+                old = None
+            state = old if old is not None and self._in_space(old) else \
+                self._migrate(customer_id, old, row[0], persist=persist)
+            if state is None:
+                continue  # written meanwhile: read it again
+            if remember:
+                self._remember(customer_id, state)
+            return state
+        # Under a storm of concurrent writes, serve a rebuilt copy without saving it.
+        return self._migrate(customer_id, None, 0, persist=False)
+
+    def _migrate(self, customer_id: str, old: CustomerState | None, version: int, *,
+                 persist: bool) -> CustomerState | None:
+        """Rebuild `old` (stored at `version`) in the current space; None if the stored
+        state changed before the rebuilt one could be saved."""
+        newer = old is not None and self.population is not None and \
+            old.space_trained_at > self.population.trained_at
+        if newer and self.on_newer_space is not None:
+            self.on_newer_space()  # another worker runs a newer prior: go and find it
+        replay = fetch_replay(self, customer_id)  # the service's database: outside locks
+        with self._catalog.read():
+            state = rebuild(self, old, customer_id, replay)
+        state.version = version
+        if not persist or newer:
+            # Unsaved, it keeps the stored version: the next write saves it (or, for a
+            # state from a newer prior, a worker that has that prior rebuilds it).
+            return state
+        try:
+            state.version = self.store.save(customer_id, state.to_bytes(),
+                                            expected_version=version or 0)
+        except StaleStateError:
+            return None
+        except Exception as exc:  # a read must not fail because the write-back did
+            log.warning("rebuilt customer state not saved (%s); serving it unsaved",
+                        type(exc).__name__)
+        return state
+
+    def _read(self, customer_id: str, fn: Callable[[CustomerState | None], _T]) -> _T:
+        """`fn(state)` under the catalog read lock, the state loaded (and rebuilt if need
+        be) before taking it. A prior swapped in between the two means: load again."""
+        for _attempt in range(3):
+            st = self._load(customer_id)
+            with self._catalog.read():
+                self._require()
+                if st is None or self._in_space(st):
+                    return fn(st)
+        with self._catalog.read():  # the prior keeps changing under us: population view
+            return fn(None)
 
     def _update(self, customer_id: str, mutate: Callable[[CustomerState], None],
                 at: float) -> CustomerState:
-        _, pop = self._require()
-        for _attempt in range(self.config.max_retries):
-            current = self._load(customer_id)
-            if current is None:
-                state = CustomerState.fresh(customer_id, len(pop.prior_mean),
-                                            pop.prior_precision, at)
-                expected = 0
-            else:
-                state, expected = current.copy(), current.version
-            mutate(state)
-            data = state.to_bytes()
+        """Read-modify-write with optimistic concurrency: the mutation runs on a copy under
+        the catalog read lock; the save, and the back-off after a lost race, run outside
+        every lock, so one customer's slow write never holds up another's request."""
+        for attempt in range(self.config.max_retries):
+            current = self._load(customer_id, persist=False)
+            with self._catalog.read():
+                _, pop = self._require()
+                if current is None:
+                    state = CustomerState.fresh(customer_id, len(pop.prior_mean),
+                                                pop.prior_precision, at)
+                    expected = 0
+                elif not self._in_space(current):
+                    continue  # a new prior arrived since the load: load (and rebuild) again
+                else:
+                    state, expected = current.copy(), current.version
+                mutate(state)
+                self._stamp(state)
+                data = state.to_bytes()
             try:
                 state.version = self.store.save(customer_id, data, expected_version=expected)
             except StaleStateError:
-                self._cache.pop(customer_id, None)
+                self.invalidate(customer_id)
                 # Two writers that retry in lock-step collide forever: back off for a random,
                 # growing moment so one of them wins (capped: ~50 ms in the worst case).
-                time.sleep(random.uniform(0, 0.001 * 2 ** min(_attempt, 5)))
+                time.sleep(random.uniform(0, 0.001 * 2 ** min(attempt, 5)))
                 continue
             self._remember(customer_id, state)
             return state
@@ -301,9 +437,13 @@ class PreferenceModel:
 
     def state(self, customer_id: str) -> CustomerState | None:
         """A copy of the stored state (None for a customer never seen)."""
-        with self._lock:
-            st = self._load(customer_id)
-            return None if st is None else st.copy()
+        st = self._load(customer_id)
+        return None if st is None else st.copy()
+
+    def migrate(self, customer_id: str) -> bool:
+        """Bring one stored state into the current space (the background pass after a
+        retrain; requests do it lazily). True if it exists. Does not fill the cache."""
+        return self._load(customer_id, remember=False) is not None
 
     # ------------------------------------------------------------------- learning
     def learn_one(self, signal: Signal, *, consent: Consent | None = None) -> None:
@@ -317,25 +457,34 @@ class PreferenceModel:
             raise InvalidSignalError(f"learn_one expects a Signal, got {type(signal).__name__}")
         consent = self._consent(consent)
         signal.validate(self.config.event_weights)
-        with self._lock:
+        with self._catalog.read():
             items, _ = self._require()
             row = items.row(signal.item_id) if signal.item_id is not None else None
-            t = signal.at.timestamp()
-            if signal.kind == "external":
-                assert row is not None
-                items.add_popularity(row, float(signal.value))
-                return
-            if signal.kind == "demographic" and not consent.demographic:
-                raise ConsentRequiredError(
-                    "demographic signals are used only with the customer's consent for that "
-                    "purpose: pass consent=Consent(demographic=True)"
-                )
-            if (signal.kind in ("inferred", "sentiment") and not consent.sensitive
-                    and self._is_sensitive(row, signal.attribute)):
-                return  # never inferred into the profile without consent
-            ctx = Context.from_mapping(signal.context)
-            self._update(signal.customer_id,
-                         lambda st: self._apply(st, signal, row, ctx, t, consent), t)
+            sensitive = self._is_sensitive(row, signal.attribute)
+        if signal.kind == "external":
+            with self._catalog.write():
+                items, _ = self._require()
+                assert signal.item_id is not None
+                items.add_popularity(items.row(signal.item_id), float(signal.value))
+            return
+        if signal.kind == "demographic" and not consent.demographic:
+            raise ConsentRequiredError(
+                "demographic signals are used only with the customer's consent for that "
+                "purpose: pass consent=Consent(demographic=True)"
+            )
+        if signal.kind in ("inferred", "sentiment") and not consent.sensitive and sensitive:
+            return  # never inferred into the profile without consent
+        t = signal.at.timestamp()
+        ctx = Context.from_mapping(signal.context)
+
+        def mutate(st: CustomerState) -> None:
+            # Rows are resolved under the lock the mutation runs in: the catalog may have
+            # changed since the check above.
+            items, _ = self._require()
+            row = items.row(signal.item_id) if signal.item_id is not None else None
+            self._apply(st, signal, row, ctx, t, consent)
+
+        self._update(signal.customer_id, mutate, t)
 
     def learn_many(self, signals: Sequence[Signal],
                    consent: Callable[[str], Consent] | Consent | None = None) -> int:
@@ -356,16 +505,15 @@ class PreferenceModel:
             return self._consent(c)
 
         learned = 0
-        with self._lock:
+        external: list[Signal] = []
+        batches: dict[str, list[tuple[Signal, Context, float, Consent]]] = {}
+        with self._catalog.read():
             items, _ = self._require()
-            batches: dict[str, list[tuple[Signal, int | None, Context, float, Consent]]] = {}
             for sig in signals:
                 row = items.row(sig.item_id) if sig.item_id is not None else None
                 c = consent_of(sig.customer_id)
                 if sig.kind == "external":
-                    assert row is not None
-                    items.add_popularity(row, float(sig.value))
-                    learned += 1
+                    external.append(sig)
                     continue
                 if sig.kind == "demographic" and not c.demographic:
                     continue
@@ -373,18 +521,32 @@ class PreferenceModel:
                         and self._is_sensitive(row, sig.attribute)):
                     continue
                 batches.setdefault(sig.customer_id, []).append(
-                    (sig, row, Context.from_mapping(sig.context), sig.at.timestamp(), c))
-            for customer_id, entries in batches.items():
-                t = max(e[3] for e in entries)
+                    (sig, Context.from_mapping(sig.context), sig.at.timestamp(), c))
+        if external:
+            with self._catalog.write():
+                items, _ = self._require()
+                for sig in external:
+                    if sig.item_id in items.index:
+                        items.add_popularity(items.index[sig.item_id], float(sig.value))
+                        learned += 1
+        for customer_id, entries in batches.items():
+            t = max(e[2] for e in entries)
+            applied = [0]
 
-                def mutate(st: CustomerState,
-                           entries: list[tuple[Signal, int | None, Context, float, Consent]]
-                           = entries) -> None:
-                    for sig, row, ctx, ts, c in entries:
-                        self._apply(st, sig, row, ctx, ts, c)
+            def mutate(st: CustomerState,
+                       entries: list[tuple[Signal, Context, float, Consent]] = entries,
+                       applied: list[int] = applied) -> None:
+                items, _ = self._require()
+                applied[0] = 0
+                for sig, ctx, ts, c in entries:
+                    row = None if sig.item_id is None else items.index.get(sig.item_id)
+                    if sig.item_id is not None and (row is None or items.removed[row]):
+                        continue  # removed from the catalog since the batch was checked
+                    self._apply(st, sig, row, ctx, ts, c)
+                    applied[0] += 1
 
-                self._update(customer_id, mutate, t)
-                learned += len(entries)
+            self._update(customer_id, mutate, t)
+            learned += applied[0]
         return learned
 
     @staticmethod
@@ -645,6 +807,9 @@ class PreferenceModel:
         taste = st.taste(role) if st is not None else None
         if st is None or taste is None:
             return parts
+        if taste.long.shape != ctx_vec.shape:  # never numpy's shape error to the caller
+            raise SpaceMismatchError(f"customer state has {taste.long.shape[0]} dimensions, "
+                                     f"the model {ctx_vec.shape[0]}")
         personal: dict[str, np.ndarray] = {}
         if consent.demographic and st.demographics and role == "self":
             demo = np.zeros_like(ctx_vec)
@@ -731,9 +896,9 @@ class PreferenceModel:
         precision = pop.prior_precision if taste is None else taste.precision
         return (self._V[rows] ** 2) @ (1.0 / precision)
 
-    def _prepare(self, customer_id: str, context: Context | Mapping[str, object] | None,
-                 role: str, consent: Consent | None, at: datetime | None,
-                 ) -> tuple[CustomerState | None, Context, float, Consent]:
+    def _args(self, customer_id: str, role: str, consent: Consent | None,
+              at: datetime | None) -> tuple[float, Consent]:
+        """Check a read's arguments before any I/O; (time, consent)."""
         if not isinstance(customer_id, str) or not customer_id:
             raise InvalidSignalError(f"customer_id must be a non-empty string, got "
                                      f"{customer_id!r}")
@@ -741,23 +906,29 @@ class PreferenceModel:
             raise InvalidSignalError(f"role {role!r} is not one of {sorted(ROLES)}")
         if at is not None and (not isinstance(at, datetime) or at.tzinfo is None):
             raise InvalidSignalError("at must be a timezone-aware datetime")
-        t = (at or datetime.now(UTC)).timestamp()
-        st = self._load(customer_id)
+        return (at or datetime.now(UTC)).timestamp(), self._consent(consent)
+
+    @staticmethod
+    def _context(st: CustomerState | None,
+                 context: Context | Mapping[str, object] | None) -> Context:
         if context is None and st is not None and st.last_context:
             context = st.last_context
-        return st, Context.from_mapping(context), t, self._consent(consent)
+        return Context.from_mapping(context)
 
     def predict_one(self, customer_id: str, item_id: str,
                     context: Context | Mapping[str, object] | None = None, *,
                     role: str = "self", consent: Consent | None = None,
                     at: datetime | None = None) -> float:
         """Probability that the customer responds positively to the item (posterior mean)."""
-        with self._lock:
+        t, granted = self._args(customer_id, role, consent, at)
+
+        def run(st: CustomerState | None) -> float:
             items, _ = self._require()
             row = items.row(item_id)
-            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
-            z = self._logits(st, role, np.array([row]), ctx, t, consent)
+            z = self._logits(st, role, np.array([row]), self._context(st, context), t, granted)
             return float(_sigmoid(z)[0])
+
+        return self._read(customer_id, run)
 
     def rank(self, customer_id: str, candidates: Sequence[str],
              context: Context | Mapping[str, object] | None = None, *,
@@ -774,21 +945,24 @@ class PreferenceModel:
         """
         if isinstance(candidates, str):
             raise InvalidSignalError("candidates must be a sequence of item ids, not a string")
-        with self._lock:
+        t, granted = self._args(customer_id, role, consent, at)
+        scale = self.config.exploration if exploration is None else float(exploration)
+        discount = self.config.novelty if novelty is None else float(novelty)
+        if not math.isfinite(discount) or not math.isfinite(scale):
+            raise InvalidSignalError("exploration and novelty must be finite numbers")
+        wanted = list(candidates)
+
+        def run(st: CustomerState | None) -> list[Scored]:
             items, pop = self._require()
-            rows = items.rows(list(candidates), skip_unknown=skip_unknown)
-            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
+            rows = items.rows(wanted, skip_unknown=skip_unknown)
             if len(rows) == 0:
                 return []
+            ctx, consent = self._context(st, context), granted
             parts = self._parts(st, role, rows, ctx, t, consent)
             z = np.sum(list(parts.values()), axis=0)
             p = _sigmoid(z)
             var = self._variance(st, role, rows)
             std = p * (1 - p) * np.sqrt(var)
-            scale = self.config.exploration if exploration is None else float(exploration)
-            discount = self.config.novelty if novelty is None else float(novelty)
-            if not math.isfinite(discount) or not math.isfinite(scale):
-                raise InvalidSignalError("exploration and novelty must be finite numbers")
             key = z - discount * items.pop[rows] if discount else z
             if scale > 0:
                 taste = st.taste(role) if st is not None else None
@@ -809,35 +983,42 @@ class PreferenceModel:
                 out.append(Scored(items.ids[rows[j]], float(p[j]), float(std[j]), reasons))
             return out
 
+        return self._read(customer_id, run)
+
     def explain(self, customer_id: str, item_id: str,
                 context: Context | Mapping[str, object] | None = None, *,
                 role: str = "self", consent: Consent | None = None,
                 at: datetime | None = None, n_reasons: int = 3) -> list[Reason]:
         """The top contributing signals for one item, in plain words."""
-        with self._lock:
+        t, granted = self._args(customer_id, role, consent, at)
+
+        def run(st: CustomerState | None) -> list[Reason]:
             items, _ = self._require()
             row = items.row(item_id)
-            st, ctx, t, consent = self._prepare(customer_id, context, role, consent, at)
-            parts = self._parts(st, role, np.array([row]), ctx, t, consent)
+            ctx = self._context(st, context)
+            parts = self._parts(st, role, np.array([row]), ctx, t, granted)
             return Explainer(self, st, role, ctx, t).reasons(
                 row, {k: float(v[0]) for k, v in parts.items()}, n_reasons)
+
+        return self._read(customer_id, run)
 
     # --------------------------------------------------------- profile and control
     def profile(self, customer_id: str) -> Profile:
         """Stated vs inferred preferences with confidence, source and time."""
-        with self._lock:
-            _, pop = self._require()
-            st = self._load(customer_id)
-            if st is None:
-                return Profile(customer_id=customer_id, exists=False)
-            recipients = {role: self._taste_profile(customer_id, taste, pop)
-                          for role, taste in st.recipients.items()}
-            base = self._taste_profile(customer_id, st.own, pop)
-            demo = tuple(PreferenceView(k, None, p.value, p.confidence, p.source,
-                                        _dt(p.at), "demographic")
-                         for k, p in sorted(st.demographics.items()))
-            return replace(base, demographic=demo, recipients=recipients, cohort=st.cohort,
-                           n_signals=st.n_signals, updated_at=_dt(st.updated_at))
+        return self._read(customer_id, lambda st: self._profile(customer_id, st))
+
+    def _profile(self, customer_id: str, st: CustomerState | None) -> Profile:
+        _, pop = self._require()
+        if st is None:
+            return Profile(customer_id=customer_id, exists=False)
+        recipients = {role: self._taste_profile(customer_id, taste, pop)
+                      for role, taste in st.recipients.items()}
+        base = self._taste_profile(customer_id, st.own, pop)
+        demo = tuple(PreferenceView(k, None, p.value, p.confidence, p.source,
+                                    _dt(p.at), "demographic")
+                     for k, p in sorted(st.demographics.items()))
+        return replace(base, demographic=demo, recipients=recipients, cohort=st.cohort,
+                       n_signals=st.n_signals, updated_at=_dt(st.updated_at))
 
     def _taste_profile(self, customer_id: str, taste: Taste, pop: Population) -> Profile:
         stated = [PreferenceView(k, None, p.value, p.confidence, p.source, _dt(p.at), "stated",
@@ -869,29 +1050,29 @@ class PreferenceModel:
         if role not in ROLES:
             raise InvalidSignalError(f"role {role!r} is not one of {sorted(ROLES)}")
         t = (at or datetime.now(UTC)).timestamp()
-        with self._lock:
-            self._require()
-            if self._load(customer_id) is None:
-                raise UnknownCustomerError(customer_id)
-            direction = self._attribute_direction(key)
+        self._require()
+        if self._load(customer_id) is None:
+            raise UnknownCustomerError(customer_id)
 
-            def mutate(st: CustomerState) -> None:
-                taste = st.taste(role)
-                if taste is None:
-                    raise UnknownCustomerError(f"{customer_id}/{role}")
-                taste.inferred.pop(key, None)
-                if value is None:
-                    taste.stated.pop(key, None)
-                    taste.suppressed.add(key)
-                    if direction is not None:
-                        taste.long -= (taste.long @ direction) * direction
-                        taste.short -= (taste.short @ direction) * direction
-                else:
-                    taste.suppressed.discard(key)
-                    taste.stated[key] = AttrPref(float(value), 1.0, source, t)
-                st.updated_at = max(st.updated_at, t)
+        def mutate(st: CustomerState) -> None:
+            taste = st.taste(role)
+            if taste is None:
+                raise UnknownCustomerError(f"{customer_id}/{role}")
+            taste.inferred.pop(key, None)
+            if value is None:
+                taste.stated.pop(key, None)
+                taste.suppressed.add(key)
+                # In the space the mutation runs in (under the lock): the prior may change.
+                direction = self._attribute_direction(key)
+                if direction is not None:
+                    taste.long -= (taste.long @ direction) * direction
+                    taste.short -= (taste.short @ direction) * direction
+            else:
+                taste.suppressed.discard(key)
+                taste.stated[key] = AttrPref(float(value), 1.0, source, t)
+            st.updated_at = max(st.updated_at, t)
 
-            self._update(customer_id, mutate, t)
+        self._update(customer_id, mutate, t)
 
     def _attribute_direction(self, key: str) -> np.ndarray | None:
         """Unit vector from the average item to the average item with this attribute."""
@@ -909,9 +1090,10 @@ class PreferenceModel:
 
     def forget(self, customer_id: str) -> bool:
         """Erase everything about a customer (store and cache). True if there was a state."""
-        with self._lock:
-            self._cache.pop(customer_id, None)
-            return self.store.delete(customer_id)
+        self.invalidate(customer_id)
+        gone = self.store.delete(customer_id)
+        self.invalidate(customer_id)  # a request may have cached it during the delete
+        return gone
 
     def set_style(self, customer_id: str, style: Mapping[str, Any]) -> None:
         """Store the chat's conversational-style slot (opaque JSON-able mapping)."""
@@ -920,8 +1102,7 @@ class PreferenceModel:
         except (TypeError, ValueError) as exc:
             raise InvalidSignalError(f"style must be JSON-serialisable: {exc}") from None
         t = datetime.now(UTC).timestamp()
-        with self._lock:
-            self._update(customer_id, lambda st: st.style.update(blob), t)
+        self._update(customer_id, lambda st: st.style.update(blob), t)
 
     # ------------------------------------------------------------- active learning
     def next_question(self, customer_id: str, candidates: Sequence[str],
@@ -932,15 +1113,19 @@ class PreferenceModel:
         information gain (nats) about how to order `candidates`; None if nothing to ask."""
         from preference_model.active import best_probe
 
-        with self._lock:
+        t, granted = self._args(customer_id, "self", consent, at)
+        wanted = list(candidates)
+
+        def run(st: CustomerState | None) -> Probe | None:
             items, _ = self._require()
-            rows = items.rows(list(candidates), skip_unknown=True)
-            st, ctx, t, consent = self._prepare(customer_id, context, "self", consent, at)
+            rows = items.rows(wanted, skip_unknown=True)
             if len(rows) == 0:
                 return None
-            z = self._logits(st, "self", rows, ctx, t, consent)
+            z = self._logits(st, "self", rows, self._context(st, context), t, granted)
             var = self._variance(st, "self", rows)
-            return best_probe(self, st, rows, z, var, consent)
+            return best_probe(self, st, rows, z, var, granted)
+
+        return self._read(customer_id, run)
 
     def role_check(self, customer_id: str, item_id: str,
                    context: Context | Mapping[str, object] | None = None, *,
@@ -950,17 +1135,18 @@ class PreferenceModel:
         `margin` (logit) below the median of what they chose before - call it before
         learning a purchase, then send the signal with the answer's role.
         """
-        with self._lock:
+        t, consent = self._args(customer_id, "self", None, at)
+
+        def run(st: CustomerState | None) -> Probe | None:
             items, _ = self._require()
             row = items.row(item_id)
-            st, ctx, t, consent = self._prepare(customer_id, context, "self", None, at)
             if st is None or st.own.n_signals < min_signals:
                 return None
             _, liked = self._history(st, "self", positive=True)
             if not len(liked):
                 return None
             rows = np.array([row, *liked])
-            parts = self._parts(st, "self", rows, ctx, t, consent)
+            parts = self._parts(st, "self", rows, self._context(st, context), t, consent)
             personal = np.sum([v for k, v in parts.items()
                                if k not in ("popularity", "population")], axis=0)
             if personal[0] >= float(np.median(personal[1:])) - margin:
@@ -969,6 +1155,8 @@ class PreferenceModel:
             return Probe(kind="role", item_id=item_id, expected_information_gain=_entropy(p),
                          question=f"Is {items.titles[row]} for you, or for someone else?")
 
+        return self._read(customer_id, run)
+
     # ------------------------------------------------------------ River protocol
     def clone(self) -> PreferenceModel:
         """A fresh, unfitted learner with the same config (no items, no customers)."""
@@ -976,20 +1164,62 @@ class PreferenceModel:
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        del state["_lock"]
+        for name in ("_catalog", "_cache_lock"):
+            del state[name]
+        state["history_source"] = state["on_newer_space"] = None  # the service's wiring
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._lock = threading.RLock()
+        self._init_locks()
+
+    # ------------------------------------------------------------ retraining, live
+    def adopt(self, other: PreferenceModel) -> None:
+        """Swap in another model's prior, item table and config at once (a retrain picked
+        up by a running worker). Requests in flight finish on the old prior; stored states
+        move to the new space lazily on first use (or via `migrate`)."""
+        other_items, other_pop = other._require()
+        with self._catalog.write():
+            self.config = other.config
+            self.items, self.population, self._V = other_items, other_pop, other._V
+        with self._cache_lock:
+            self._cache.clear()
 
     # ----------------------------------------------------------------- artefacts
     def save(self, path: str | Path) -> None:
         """Write the population model and item universe (not customer states) to `path`
-        (a directory), so every API worker can `load` the same weights."""
-        items, pop = self._require()
+        (a directory), so every API worker can `load` the same weights.
+
+        Safe to do under running workers: the arrays go to a file named after the prior's
+        version and `meta.json`, which names that file, is replaced last, atomically; a
+        worker reading meanwhile sees the old artifact or the new one, never a mix."""
+        with self._catalog.read():
+            items, pop = self._require()
+            version = pop.version or fingerprint(pop)
+            arrays, meta = self._artifact(items, pop)
         out = Path(path)
         out.mkdir(parents=True, exist_ok=True)
+        meta_path = out / "meta.json"
+        try:
+            previous = json.loads(meta_path.read_text()).get("arrays", "population.npz")
+        except (OSError, ValueError):
+            previous = None
+        name = f"population-{version}.npz"
+        tmp = out / f".{name}.{os.getpid()}.tmp"
+        with tmp.open("wb") as fh:
+            np.savez(fh, **arrays)  # type: ignore[arg-type]
+        os.replace(tmp, out / name)
+        meta.update({"arrays": name, "version": version, "trained_at": pop.trained_at})
+        tmp = out / f".meta.json.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(meta))
+        os.replace(tmp, meta_path)
+        # Keep the previous arrays (a worker may be reading them right now); drop older ones.
+        for old in out.glob("population*.npz"):
+            if old.name not in (name, previous):
+                old.unlink(missing_ok=True)
+
+    def _artifact(self, items: ItemTable, pop: Population
+                  ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         live = [i for i in range(len(items)) if not items.removed[i]]
         arrays = {
             "content": items.content[live], "W": pop.W, "q": pop.q[live],
@@ -1005,7 +1235,6 @@ class PreferenceModel:
             arrays["similar_idx"], arrays["similar_w"] = sim.idx, sim.w
         for i, (_f, vec) in enumerate(sorted(pop.context.items())):
             arrays[f"ctx_{i}"] = vec
-        np.savez(out / "population.npz", **arrays)  # type: ignore[arg-type]
         cfg = asdict(self.config)
         cfg["event_weights"] = dict(self.config.event_weights.weights)
         cfg["sensitive_topics"] = sorted(self.config.sensitive_topics)
@@ -1018,15 +1247,16 @@ class PreferenceModel:
             "titles": [items.titles[i] for i in live],
             "sensitive_topics": [items.topics[i] for i in live],
         }
-        (out / "meta.json").write_text(json.dumps(meta))
+        return arrays, meta
 
     @classmethod
     def load(cls, path: str | Path, store: StateStore | None = None) -> PreferenceModel:
         src = Path(path)
         try:
             meta = json.loads((src / "meta.json").read_text())
-            arrays = np.load(src / "population.npz")
-        except (OSError, ValueError) as exc:
+            with np.load(src / meta.get("arrays", "population.npz")) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+        except (OSError, ValueError, KeyError) as exc:
             raise NotReadyError(f"cannot load a preference model from {src}: {exc}") from exc
         cfg = dict(meta["config"])
         cfg["event_weights"] = EventWeights(cfg["event_weights"])
@@ -1039,15 +1269,27 @@ class PreferenceModel:
             W=arrays["W"], q=arrays["q"], item_bias=arrays["item_bias"], bias=meta["bias"],
             w_pop=meta["w_pop"], prior_mean=arrays["prior_mean"],
             prior_precision=arrays["prior_precision"],
-            cohorts=arrays.get("cohorts", None),
+            cohorts=arrays.get("cohorts"),
             context={f: arrays[f"ctx_{i}"] for i, f in enumerate(meta["context_features"])},
-            pretrained=meta["pretrained"],
+            pretrained=meta["pretrained"], trained_at=float(meta.get("trained_at") or 0.0),
         )
+        # Artifacts from before versioning get the same id in every worker (content hash).
+        model.population.version = meta.get("version") or fingerprint(model.population)
         if "similar_idx" in arrays:
             model.population.similar = ItemNeighbors(
                 arrays["similar_idx"], arrays["similar_w"], float(meta["similar_weight"]))
         model._refresh_vectors()
         return model
+
+    @staticmethod
+    def artifact_version(path: str | Path) -> str | None:
+        """The version of the prior saved in `path` (cheap: reads meta.json), or None."""
+        try:
+            meta = json.loads((Path(path) / "meta.json").read_text())
+        except (OSError, ValueError):
+            return None
+        version = meta.get("version") if isinstance(meta, dict) else None
+        return str(version) if version else None
 
 
 def _dt(ts: float) -> datetime:

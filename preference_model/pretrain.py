@@ -13,6 +13,7 @@ negatives, then writes into the model:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,7 +24,7 @@ import torch
 from tqdm.auto import tqdm
 
 from preference_model.errors import InvalidSignalError, UnknownItemError
-from preference_model.model import PreferenceModel
+from preference_model.model import PreferenceModel, fingerprint
 from preference_model.network import NetConfig, PreferenceNet
 from preference_model.signals import Context, Signal, parse_attribute
 from preference_model.similar import ItemNeighbors, fit_ease, recency_weighted
@@ -433,6 +434,9 @@ def _install(model: PreferenceModel, net: PreferenceNet, vocab: dict[str, int],
     pop.prior_precision = np.clip(1.0 / var, 1e-2, model.config.max_precision / 2)
     pop.cohorts = kmeans(users, cfg.n_cohorts, seed=cfg.seed) if cfg.n_cohorts > 1 else None
     pop.pretrained = True
+    # A new latent space: states stamped with the old one are rebuilt on use (migrate.py).
+    pop.trained_at = time.time()
+    pop.version = fingerprint(pop)
     model._refresh_vectors()
 
 
@@ -464,4 +468,5 @@ def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarr
         st.history = [HistoryEntry(items.ids[rows[n]], float(w[n]), "history", "self", ts[n],
                                    "pretrain") for n in mine[-model.config.history_size:]]
         st.created_at = st.updated_at = st.own.long_at
+        model._stamp(st)
         model.store.save(cid, st.to_bytes(), expected_version=None)

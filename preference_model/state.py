@@ -146,12 +146,23 @@ class CustomerState:
     created_at: float = 0.0
     updated_at: float = 0.0
     version: int = 0
+    # The latent space the vectors live in: the population's version id (a content hash of
+    # the trained prior, or the content-only default's shape). None = written before states
+    # were stamped. A state from another space is rebuilt, never scored (migrate.py).
+    space: str | None = None
+    # When the prior of `space` was trained (POSIX s; 0 = the untrained default): a worker
+    # that meets a state from a newer prior knows to look for that prior.
+    space_trained_at: float = 0.0
 
     @classmethod
     def fresh(cls, customer_id: str, dim: int, prior_precision: np.ndarray,
               at: float = 0.0) -> CustomerState:
         return cls(customer_id=customer_id, own=Taste.fresh(dim, prior_precision),
                    created_at=at, updated_at=at)
+
+    @property
+    def dim(self) -> int:
+        return int(self.own.long.shape[0])
 
     def taste(self, role: str) -> Taste | None:
         return self.own if role == "self" else self.recipients.get(role)
@@ -169,6 +180,7 @@ class CustomerState:
             demographics={k: AttrPref(**vars(v)) for k, v in self.demographics.items()},
             last_context=dict(self.last_context), style=json.loads(json.dumps(self.style)),
             created_at=self.created_at, updated_at=self.updated_at, version=self.version,
+            space=self.space, space_trained_at=self.space_trained_at,
         )
 
     def to_bytes(self) -> bytes:
@@ -179,6 +191,9 @@ class CustomerState:
             "demographics": {k: v.to_json() for k, v in self.demographics.items()},
             "last_context": self.last_context, "style": self.style,
             "created_at": self.created_at, "updated_at": self.updated_at,
+            # Optional in schema 1 (older states lack it), so older readers still decode.
+            "space": {"version": self.space, "dim": self.dim,
+                      "trained_at": self.space_trained_at},
         }
         for taste in (self.own, *self.recipients.values()):
             if not all(np.all(np.isfinite(v)) for v in (taste.long, taste.precision, taste.short)):
@@ -195,6 +210,7 @@ class CustomerState:
             raw = orjson.loads(data)
             if raw.get("schema") != SCHEMA:
                 raise StateCorruptError(f"unsupported state schema {raw.get('schema')!r}")
+            space = raw.get("space") or {}
             return cls(
                 customer_id=str(raw["customer_id"]), own=Taste.from_json(raw["own"]),
                 recipients={k: Taste.from_json(v) for k, v in raw["recipients"].items()},
@@ -204,6 +220,8 @@ class CustomerState:
                 last_context={str(k): str(v) for k, v in raw["last_context"].items()},
                 style=dict(raw["style"]), created_at=float(raw["created_at"]),
                 updated_at=float(raw["updated_at"]), version=version,
+                space=None if space.get("version") is None else str(space["version"]),
+                space_trained_at=float(space.get("trained_at") or 0.0),
             )
         except StateCorruptError:
             raise

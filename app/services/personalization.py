@@ -1,11 +1,19 @@
 """The preference model inside the service: consent-checked learning from the return channel
 and the chat, ranking and re-ranking, the profile view, erasure. Customer states live in the
-service database (SqlStateStore), so every worker process sees the same person."""
+service database (SqlStateStore), so every worker process sees the same person.
+
+Retraining on a live shop: `tailor train preferences` writes a new prior to the weights
+directory; each worker notices it (a stat at most every `preference_reload_seconds`), loads
+it in the background and swaps it in atomically (`PreferenceModel.adopt`). Stored states
+from the old prior are rebuilt from the customer's events (`_history`, the events table) on
+first use, and a background pass moves the rest (see docs/preference_model.md)."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import os
 import queue
 import threading
 import time
@@ -18,6 +26,7 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.db.models import CustomerState as StateRow
 from app.db.models import Event, Profile
 from app.hooks import AcceptedEvent
 from app.services import consent as consent_service
@@ -31,7 +40,9 @@ from preference_model import (
     PreferenceConfig,
     PreferenceModel,
     PreferenceModelError,
+    Replay,
     Signal,
+    SpaceMismatchError,
     StaleStateError,
 )
 from preference_model import UnknownItemError as ModelUnknownItem
@@ -80,42 +91,191 @@ class Personalization:
         weights = {**DEFAULT_EVENT_WEIGHTS, **{k: v for k, v in
                                                 settings.all_event_weights.items()
                                                 if k != "rating"}}
-        config = PreferenceConfig(event_weights=EventWeights(weights),
-                                  exploration=settings.exploration, novelty=settings.novelty)
-        store = SqlStateStore(sessions)
-        weights_dir = settings.preference_weights_dir or settings.data_dir / "preferences"
-        self.model = PreferenceModel(config, store)
-        if (Path(weights_dir) / "meta.json").exists():
-            try:  # a population pre-trained by `tailor train preferences`
-                self.model = PreferenceModel.load(weights_dir, store)
-                # Keep what pre-training chose (dimensions, rates); the shop's event weights
-                # exploration and novelty settings still apply.
-                self.model.config = replace(self.model.config,
-                                            event_weights=config.event_weights,
-                                            exploration=config.exploration,
-                                            novelty=config.novelty)
-                log.info("pre-trained preference model loaded", extra={"dir": str(weights_dir)})
-            except PreferenceModelError as exc:
-                log.warning("pre-trained preference model unusable: %s", exc)
+        self._config = PreferenceConfig(event_weights=EventWeights(weights),
+                                        exploration=settings.exploration,
+                                        novelty=settings.novelty)
+        self.store = SqlStateStore(sessions)
+        self.weights_dir = Path(settings.preference_weights_dir
+                                or settings.data_dir / "preferences")
+        self._prior_seen = self._artifact_stamp()
+        self.model = self._load_prior() or PreferenceModel(self._config, self.store)
+        self.model.history_source = self._history
+        self.model.on_newer_space = self._check_prior_now
+        self._prior_checked = time.monotonic()
+        self._prior_lock = threading.Lock()  # one reload at a time
+        self._catalog_lock = threading.Lock()  # catalog changes vs. a prior being swapped in
+        self._reloader: threading.Thread | None = None
+        self._migrator: threading.Thread | None = None
         self.ready = threading.Event()
         self._queue: queue.Queue[list[AcceptedEvent]] = queue.Queue(
             maxsize=settings.learn_queue_batches)
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
 
+    # -- the trained prior, picked up live -------------------------------------------------
+    def _load_prior(self) -> PreferenceModel | None:
+        """The prior from `tailor train preferences`, with the shop's settings; None if
+        there is none or it cannot be read (then the current prior stays)."""
+        if not (self.weights_dir / "meta.json").exists():
+            return None
+        try:
+            model = PreferenceModel.load(self.weights_dir, self.store)
+        except PreferenceModelError as exc:
+            log.warning("pre-trained preference model unusable: %s", exc)
+            return None
+        # Keep what pre-training chose (dimensions, rates); the shop's event weights,
+        # exploration and novelty settings still apply.
+        model.config = replace(model.config, event_weights=self._config.event_weights,
+                               exploration=self._config.exploration,
+                               novelty=self._config.novelty)
+        log.info("pre-trained preference model loaded",
+                 extra={"dir": str(self.weights_dir), "version": model.space})
+        return model
+
+    def _artifact_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(self.weights_dir / "meta.json")
+        except OSError:
+            return None
+        return st.st_mtime_ns, st.st_size, st.st_ino
+
+    def _check_prior_now(self) -> None:
+        """A stored state came from a newer prior than ours: look for it at once."""
+        self._prior_checked = float("-inf")
+        self.maybe_reload()
+
+    def maybe_reload(self) -> None:
+        """Notice a newly trained prior (a stat, at most every `preference_reload_seconds`)
+        and load it in the background; requests keep the current prior until the swap."""
+        now = time.monotonic()
+        if now - self._prior_checked < self.settings.preference_reload_seconds:
+            return
+        self._prior_checked = now
+        stamp = self._artifact_stamp()
+        if stamp is None or stamp == self._prior_seen or not self.ready.is_set():
+            return
+        with self._prior_lock:
+            if self._reloader is not None and self._reloader.is_alive():
+                return
+            self._reloader = threading.Thread(target=self._reload, args=(stamp,),
+                                              name="prefs-reload", daemon=True)
+            self._reloader.start()
+
+    def _reload(self, stamp: tuple[int, int, int]) -> None:
+        version = PreferenceModel.artifact_version(self.weights_dir)
+        if version is not None and self.model.population is not None \
+                and version == self.model.space:
+            self._prior_seen = stamp
+            return
+        new = self._load_prior()
+        self._prior_seen = stamp  # a broken artifact is retried when it changes again
+        if new is None:
+            return
+        with self._catalog_lock:  # no catalog change may land between copy and swap
+            self._set_catalog(new, self.index)
+            self.model.adopt(new)
+        log.info("new preference prior in use; stored states follow on first use and in a "
+                 "background pass", extra={"version": self.model.space})
+        self._start_migration()
+
+    def _start_migration(self) -> None:
+        self._migrator = threading.Thread(target=self._migrate_all, args=(self.model.space,),
+                                          name="prefs-migrate", daemon=True)
+        self._migrator.start()
+
+    def _migrate_all(self, version: str, batch: int = 200) -> None:
+        """Move every stored state into the current prior's space, in batches that yield to
+        requests in between (which migrate their own customer lazily meanwhile). Stops if
+        another prior arrives (its own pass takes over). Progress is logged."""
+        done, last = 0, ""
+        try:
+            with self.sessions() as db:
+                total = db.scalar(select(func.count()).select_from(StateRow)) or 0
+            while self.model.space == version:
+                with self.sessions() as db:
+                    ids = db.scalars(select(StateRow.profile_id)
+                                     .where(StateRow.profile_id > last)
+                                     .order_by(StateRow.profile_id).limit(batch)).all()
+                if not ids:
+                    break
+                for pid in ids:
+                    with contextlib.suppress(StaleStateError):
+                        self.model.migrate(pid)
+                done, last = done + len(ids), ids[-1]
+                log.info("customer states moved to the new prior: %d/%d", done, total)
+                time.sleep(0.01)  # let requests in between batches
+        except Exception as exc:  # the database went away (shutdown): first use migrates
+            log.warning("background state migration stopped (%s)", type(exc).__name__)
+            return
+        if self.model.space == version:
+            self._write_marker(version)
+            log.info("all %d customer states are on the prior in use", done)
+
+    def _write_marker(self, version: str) -> None:
+        """Remember that every state is on `version`, so a restart skips the pass."""
+        with contextlib.suppress(OSError):
+            self.weights_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.weights_dir / f".migrated.{os.getpid()}.tmp"
+            tmp.write_text(json.dumps({"version": version}))
+            tmp.replace(self.weights_dir / "migrated.json")
+
+    def _migrated_version(self) -> str | None:
+        try:
+            return str(json.loads((self.weights_dir / "migrated.json").read_text())["version"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    @property
+    def migration_running(self) -> bool:
+        return self._migrator is not None and self._migrator.is_alive()
+
+    def _history(self, pid: str, limit: int) -> Replay | None:
+        """The customer's newest `limit` interactions from the events table (authoritative:
+        the model's own history is bounded), for rebuilding a state in a new prior's space.
+        Learned under the same consent rules as the return channel."""
+        with self.sessions() as db:
+            ids = cluster_ids(db, pid)
+            rows = db.execute(
+                select(Event.type, Event.item_id, Event.value, Event.role, Event.context,
+                       Event.occurred_at)
+                .where(Event.profile_id.in_(ids), Event.item_id.is_not(None),
+                       Event.type != "impression")
+                .order_by(Event.occurred_at.desc(), Event.id.desc()).limit(limit)).all()
+            granted = consent_service.current_many(
+                db, {pid}, self.settings.default_consent_personalization)[pid]
+        if not granted["personalization"]:
+            return Replay([])
+        signals = []
+        for type_, item_id, value, role, context, at in reversed(rows):
+            with contextlib.suppress(PreferenceModelError, TypeError, ValueError):
+                signals.append(Signal(
+                    customer_id=pid, kind="inferred", item_id=item_id,
+                    value=value if type_ == "rating" and value is not None else 1.0,
+                    role=role or "self", context=context or {}, at=at, source=type_,
+                    event_type=type_))
+        return Replay(signals, Consent(demographic=granted["demographics"],
+                                       sensitive=granted["sensitive"]))
+
     # -- catalog ----------------------------------------------------------------------------
     def attach(self, index: CatalogIndex) -> None:
         """Item universe = the index's content embeddings plus catalog attributes."""
+        with self._catalog_lock:
+            self._set_catalog(self.model, index)
+            self.index = index
+        self.ready.set()
+        if self.model.items is not None and self._migrated_version() != self.model.space:
+            self._start_migration()  # e.g. the first start after `tailor train preferences`
+        self._check_prior_now()  # trained while the catalog was loading?
+
+    def _set_catalog(self, model: PreferenceModel, index: CatalogIndex) -> None:
         items = [index.get(i) for i in index.ids()]
         if items:
             vectors = np.stack([index.item_vector(it.id) for it in items])
-            self.model.set_items([it.id for it in items], vectors,
-                                 [it.attributes for it in items],
-                                 [it.category for it in items], self._popularity(items),
-                                 titles=[it.title for it in items],
-                                 sensitive_topics=[it.sensitive_topics for it in items])
-        self.index = index
-        self.ready.set()
+            model.set_items([it.id for it in items], vectors,
+                            [it.attributes for it in items],
+                            [it.category for it in items], self._popularity(items),
+                            titles=[it.title for it in items],
+                            sensitive_topics=[it.sensitive_topics for it in items])
 
     def _popularity(self, items: Sequence[Item]) -> list[float]:
         with self.sessions() as db:
@@ -130,6 +290,10 @@ class Personalization:
         if self.model.items is None:  # the catalog was empty at start: take it whole now
             self.attach(self.index)
             return
+        with self._catalog_lock:
+            self._apply_catalog(items, removed)
+
+    def _apply_catalog(self, items: Sequence[Item], removed: Sequence[str]) -> None:
         for it in items:
             if not it.active or it.id not in self.index:
                 self._remove(it.id)
@@ -169,6 +333,7 @@ class Personalization:
         full the request learns inline, which slows the sender instead of dropping events."""
         if not self.ready.is_set():
             return
+        self.maybe_reload()
         if len(events) <= self.settings.learn_inline_max:
             self._learn_events(events)
             return
@@ -244,6 +409,7 @@ class Personalization:
 
     def learn_from_chat(self, pid: str, stated: Iterable[Any], item_sentiments: Iterable[Any],
                         role: str, context: Mapping[str, Any], *, sensitive_ok: bool) -> None:
+        self.maybe_reload()
         consent = Consent(sensitive=sensitive_ok)
         for pref in stated:
             try:
@@ -266,9 +432,15 @@ class Personalization:
     def rank(self, pid: str, candidates: Sequence[str], context: Mapping[str, Any] | None,
              *, sensitive_ok: bool, role: str = "self", exploration: float | None = None
              ) -> list[Ranked]:
-        scored = self.model.rank(pid, list(candidates), dict(context or {}), role=role,
-                                 consent=Consent(sensitive=sensitive_ok),
-                                 exploration=exploration, skip_unknown=True)
+        self.maybe_reload()
+        try:
+            scored = self.model.rank(pid, list(candidates), dict(context or {}), role=role,
+                                     consent=Consent(sensitive=sensitive_ok),
+                                     exploration=exploration, skip_unknown=True)
+        except SpaceMismatchError as exc:  # a bug guard: states are rebuilt before scoring
+            log.error("customer state outside the model's space (%s): population ranking", exc)
+            scored = self.model.rank("__population__", list(candidates), dict(context or {}),
+                                     exploration=exploration, skip_unknown=True)
         return [Ranked(s.item_id, s.score, s.uncertainty,
                        s.reasons[0].text if s.reasons else "", s.reasons) for s in scored]
 
@@ -333,4 +505,4 @@ class Personalization:
             if row is not None:
                 with contextlib.suppress(StaleStateError):
                     store.save(survivor, row[1], 0)
-        self.model._cache.pop(survivor, None)  # noqa: SLF001 - force a re-read
+        self.model.invalidate(survivor)  # force a re-read

@@ -1,5 +1,6 @@
 """`tailor train preferences`: fit the preference model's population prior on the shop's
-history (the events table, or a JSONL file of interactions)."""
+history (the events table, or a JSONL file of interactions). The artifact is written
+atomically (`PreferenceModel.save`), so running workers can pick it up live."""
 
 from __future__ import annotations
 
@@ -75,5 +76,5 @@ def train_population(rt: Runtime, *, events_file: Path | None, out: Path | None,
     search.stop()
     return {"interactions": report.n_interactions, "customers": report.n_customers,
             "items": report.n_items, "final_loss": report.losses[-1] if report.losses else 0.0,
-            "cohorts": report.n_cohorts, "out": str(target)}
+            "cohorts": report.n_cohorts, "out": str(target), "version": model.space}
 

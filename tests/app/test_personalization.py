@@ -182,13 +182,15 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
-def _server(url: str, data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def _server(url: str, data_dir: Path, *, workers: int = 1,
+            extra: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = _port()
     env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(data_dir),
            "TAILOR_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "TAILOR_RATE_LIMIT_ENABLED": "false",
            "TAILOR_CHAT_ENABLED": "false", "TAILOR_EXPLORATION": "0",
-           "TAILOR_LOG_LEVEL": "WARNING"}
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+           "TAILOR_LOG_LEVEL": "WARNING", **(extra or {})}
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port),
+                             "--workers", str(workers)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     return proc, f"http://127.0.0.1:{port}"
