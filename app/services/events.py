@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.db.models import Event, Identifier, LearnPending, Profile
 from app.db.upsert import insert_ignore_returning_rows
 from app.hooks import AcceptedEvent
-from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent
+from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent, teaches
 from app.services import catalog
 from app.services.identity import new_profile_id, roots_of
 from app.settings import DEFAULT_WIDGET_EVENT_TYPES
@@ -199,10 +199,12 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
             "occurred_at": ev.occurred_at or now, "received_at": now})
     inserted: dict[str, int] = dict(insert_ignore_returning_rows(  # type: ignore[arg-type]
         db, Event, rows, ["idempotency_key"], Event.idempotency_key, Event.id))
-    if learn_after is not None and inserted:
-        retry_at = now + timedelta(seconds=learn_after)
-        db.execute(insert(LearnPending), [{"event_id": seq, "retry_at": retry_at, "attempts": 0}
-                                          for seq in inserted.values()])
+    retry_at = now + timedelta(seconds=learn_after or 0)
+    outbox = [{"event_id": inserted[r["idempotency_key"]], "retry_at": retry_at, "attempts": 0}
+              for r in rows
+              if r["idempotency_key"] in inserted and teaches(r["type"], r["item_id"])]
+    if learn_after is not None and outbox:
+        db.execute(insert(LearnPending), outbox)
     db.commit()
     result.duplicates += len(rows) - len(inserted)
     roots = roots_of(db, {r["profile_id"] for r in rows if r["idempotency_key"] in inserted})

@@ -32,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from prometheus_client import Counter
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Event, LearnPending, Profile
 from app.hooks import AcceptedEvent
+from app.schemas.events import teaches
 from app.services import consent as consent_service
 from app.services.identity import cluster_ids, roots_of
 from app.services.state_store import SqlStateStore
@@ -57,6 +59,10 @@ from retrieval import CatalogIndex, Item
 from retrieval.hybrid import Hit
 
 log = logging.getLogger(__name__)
+RETRIED = Counter("tailor_learn_retry_events_total",
+                  "Stored events taken by the learning retry (not learned when received)")
+RETRY_ERRORS = Counter("tailor_learn_retry_errors_total",
+                       "Learning retry rounds that failed (the events stay in the outbox)")
 
 
 @dataclass(frozen=True)
@@ -229,8 +235,8 @@ class Personalization:
     def _learn_events(self, events: Sequence[AcceptedEvent]) -> int:
         """Learn the events; their outbox rows go with the state writes that learn them, and
         those of events that teach nothing (impressions, no consent, items gone) after."""
-        seqs = {ev.seq for ev in events if ev.seq is not None}
-        useful = [ev for ev in events if ev.item_id is not None and ev.type != "impression"]
+        useful = [ev for ev in events if teaches(ev.type, ev.item_id)]
+        seqs = {ev.seq for ev in useful if ev.seq is not None}  # only these have outbox rows
         signals: list[tuple[Signal, int | None]] = []
         consents: dict[str, dict[str, bool]] = {}
         if useful:
@@ -246,30 +252,37 @@ class Personalization:
                                        item_id=ev.item_id, value=value, role=ev.role,
                                        context=ev.context, at=ev.occurred_at, source=ev.type,
                                        event_type=ev.type), ev.seq))
-        n, keep = 0, set[int]()
+        n, keep, all_saved = 0, set[int](), False
         if signals:
             try:
-                n, keep = self._learn_signals(signals, consents)
+                n, keep, all_saved = self._learn_signals(signals, consents)
             except LearnedElsewhere as exc:
                 # A retry took some of these meanwhile: let it (or the next) finish the rest.
                 log.info("events learned by another learner first (%s)", exc)
                 self._release(events)
                 return 0
+        if all_saved:  # each customer's state write took its rows already
+            seqs -= {seq for _, seq in signals if seq is not None}
         self._forget_pending(seqs - keep)
         return n
 
     def _learn_signals(self, signals: list[tuple[Signal, int | None]],
-                       consents: Mapping[str, Mapping[str, bool]]) -> tuple[int, set[int]]:
-        """(signals learned, outbox rows to keep for the retry)."""
+                       consents: Mapping[str, Mapping[str, bool]]
+                       ) -> tuple[int, set[int], bool]:
+        """(signals learned, outbox rows to keep for the retry, whether every signal was
+        learned in one pass, so that each row went with its customer's state write)."""
         marks: dict[str, list[int]] = {}
         for sig, seq in signals:
             if seq is not None:
                 marks.setdefault(sig.customer_id, []).append(seq)
         token = _LEARNING.set(marks)
         try:
-            return self.model.learn_many([sig for sig, _ in signals], lambda cid: Consent(
+            n = self.model.learn_many([sig for sig, _ in signals], lambda cid: Consent(
                 demographic=consents[cid]["demographics"],
-                sensitive=consents[cid]["sensitive"])), set()
+                sensitive=consents[cid]["sensitive"]))
+            # Fewer learned: some customer's signals were all skipped (sensitive without
+            # consent), so no save took their rows; the caller drops them.
+            return n, set(), n == len(signals)
         except (InvalidSignalError, ModelUnknownItem) as exc:
             # One bad signal spoils the batch: learn the rest one by one.
             log.info("batch not learned whole (%s); learning one by one", exc)
@@ -291,7 +304,7 @@ class Personalization:
                     keep.add(seq)  # too contended right now: the retry learns it
             finally:
                 _LEARNING.reset(token)
-        return n, keep
+        return n, keep, False
 
     def _forget_pending(self, seqs: set[int]) -> None:
         """Drop outbox rows of events that were learned or can teach nothing."""
@@ -304,7 +317,8 @@ class Personalization:
     def _release(self, events: Sequence[AcceptedEvent]) -> None:
         """Let the retry take these events at once instead of after the lease (best effort:
         in a database outage the lease simply runs out)."""
-        seqs = sorted(ev.seq for ev in events if ev.seq is not None)
+        seqs = sorted(ev.seq for ev in events
+                      if ev.seq is not None and teaches(ev.type, ev.item_id))
         if not seqs:
             return
         try:
@@ -345,6 +359,7 @@ class Personalization:
                                 value=r.value, weight=r.weight, role=r.role,
                                 session_id=r.session_id, context=dict(r.context or {}),
                                 occurred_at=r.occurred_at, seq=r.id) for r in rows]
+        RETRIED.inc(len(events))
         learned = self._learn_events(events)
         log.info("learning retry", extra={"events": len(events), "learned": learned})
         return len(events)
@@ -380,6 +395,7 @@ class Personalization:
                 if not self._queue.empty():
                     return  # fresh batches first
         except Exception as exc:  # an outage: one line a minute, not a traceback a tick
+            RETRY_ERRORS.inc()
             now = time.monotonic()
             if now - self._last_retry_warning > 60:
                 self._last_retry_warning = now

@@ -425,3 +425,17 @@ def test_two_learners_learn_each_pending_event_exactly_once(client: Any) -> None
     for p in people:
         pid = c.get(f"/v1/customers/{p}", headers=h).json()["id"]
         assert second.model.state(pid).own.n_signals == 5, p  # type: ignore[union-attr]
+
+
+def test_only_events_that_teach_wait_in_the_outbox(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    prefs = c.app.state.runtime.extras["prefs"]
+    prefs.ready.clear()  # nothing is learned inline: what is stored is what waits
+    batch = [{"event_id": f"imp-{i}", "type": "impression", "customer_id": "I-1",
+              "item_id": f"c0-{i}"} for i in range(3)]
+    batch.append({"event_id": "clk-0", "type": "click", "customer_id": "I-1",
+                  "item_id": "c0-0"})
+    assert c.post("/v1/events", json={"events": batch}, headers=h).json()["accepted"] == 4
+    assert _pending(c) == 1
+    prefs.attach(c.app.state.runtime.extras["search"].require())
+    _wait_for(lambda: _pending(c) == 0, "the retry")
