@@ -13,8 +13,6 @@ from sqlalchemy.orm import Session
 from app.runtime import Runtime
 from app.services.auth import Principal, Role, VisitorTokens
 
-REFRESH_HEADER = "X-Visitor-Token-Refresh"
-
 
 def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]

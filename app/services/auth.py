@@ -122,6 +122,7 @@ class VisitorTokens:
         keys = [previous, secret] if previous else [secret]
         self._serializer = URLSafeTimedSerializer(keys, salt=self.SALT)
         self._current = URLSafeTimedSerializer(secret, salt=self.SALT)
+        self._rotating = bool(previous)
         self.max_age = max_age
 
     def issue(self, visitor_id: str, key_id: int) -> str:
@@ -147,7 +148,7 @@ class VisitorTokens:
             raise Forbidden("this visitor token was issued for another widget key")
         visitor: str = payload["v"]
         age = (datetime.now(UTC) - issued).total_seconds()
-        old_secret = not _signed_by(self._current, token)
+        old_secret = self._rotating and not _signed_by(self._current, token)
         refresh = self.issue(visitor, key_id) if old_secret or age > self.max_age / 2 else None
         return visitor, refresh
 

@@ -374,20 +374,26 @@ class Personalization:
                 self._worker.start()
 
     def _drain(self) -> None:
-        """The learner thread: queued batches first; when idle, the outbox retry."""
+        """The learner thread: queued batches first; the outbox retry when idle, and at
+        least every `learn_retry_seconds` under a steady stream of batches."""
+        interval = self.settings.learn_retry_seconds
+        last_retry = time.monotonic()
         while not self._stop.is_set():
             try:
-                batch = self._queue.get(timeout=self.settings.learn_retry_seconds)
+                batch = self._queue.get(timeout=interval)
             except queue.Empty:
+                batch = None
+            if batch is not None:
+                try:
+                    self._learn_events(batch)
+                except Exception:
+                    log.exception("background learning failed for a batch; the retry takes it")
+                    self._release(batch)
+                finally:
+                    self._queue.task_done()
+            if batch is None or time.monotonic() - last_retry >= interval:
                 self._retry_quietly()
-                continue
-            try:
-                self._learn_events(batch)
-            except Exception:
-                log.exception("background learning failed for a batch; the retry takes it")
-                self._release(batch)
-            finally:
-                self._queue.task_done()
+                last_retry = time.monotonic()
 
     def _retry_quietly(self) -> None:
         try:
