@@ -416,8 +416,9 @@ class Personalization:
 
     def close(self) -> None:
         """Stop the learner thread (shutdown); unlearned events stay in the outbox."""
-        self._stop.set()
-        worker = self._worker
+        with self._worker_lock:  # not between a thread's creation and its start
+            self._stop.set()
+            worker = self._worker
         if worker is not None:
             worker.join(timeout=10)
 
