@@ -439,3 +439,18 @@ def test_only_events_that_teach_wait_in_the_outbox(client: Any) -> None:
     assert _pending(c) == 1
     prefs.attach(c.app.state.runtime.extras["search"].require())
     _wait_for(lambda: _pending(c) == 0, "the retry")
+
+
+def test_erasure_takes_the_customers_unlearned_events_with_it(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    prefs = c.app.state.runtime.extras["prefs"]
+    prefs.ready.clear()
+    events(c, "X-1", [f"c2-{i}" for i in range(3)])
+    events(c, "X-2", [f"c1-{i}" for i in range(2)])
+    assert _pending(c) == 5
+    pid = c.get("/v1/customers/X-1", headers=h).json()["id"]
+    assert c.delete("/v1/customers/X-1", headers=h).status_code == 200
+    assert _pending(c) == 2  # the outbox rows went with the events
+    prefs.attach(c.app.state.runtime.extras["search"].require())
+    _wait_for(lambda: _pending(c) == 0, "the retry")
+    assert prefs.model.state(pid) is None
