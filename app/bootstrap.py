@@ -105,6 +105,7 @@ def shutdown(rt: Runtime) -> None:
     prefs = rt.extras.get("prefs")
     if prefs is not None:
         prefs.flush(timeout=10)
+        prefs.close()
     search = rt.extras.get("search")
     if search is not None:
         search.stop()

@@ -64,8 +64,10 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
         for role, key in keys.items():
             typer.echo(f"    {role:<10} {key}")
         typer.echo("")
+    # proxy_headers off: uvicorn would otherwise take X-Forwarded-For from any local peer as
+    # the client address; the app believes it only from TAILOR_TRUSTED_PROXIES.
     uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=workers,
-                reload=reload, log_config=None, access_log=False)
+                reload=reload, log_config=None, access_log=False, proxy_headers=False)
 
 
 @app.command()

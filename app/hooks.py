@@ -26,6 +26,7 @@ class AcceptedEvent:
     session_id: str | None
     context: dict[str, Any]
     occurred_at: datetime
+    seq: int | None = None  # events.id: the row in the learning outbox (learn_pending)
 
 
 EventHook = Callable[[Sequence[AcceptedEvent]], None]

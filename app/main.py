@@ -81,7 +81,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "X-API-Key", "X-Visitor-Token",
                            "X-Request-ID"],
-            expose_headers=["Retry-After", "X-Request-ID"], max_age=600)
+            expose_headers=["Retry-After", "X-Request-ID", "X-Visitor-Token-Refresh"],
+            max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys):
         app.include_router(module.router, prefix="/v1")

@@ -25,6 +25,11 @@ DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "rating": 1.0,
 }
 
+# What a browser can observe by itself. A purchase (or a refund) is the shop's server's to
+# report: from a public widget key anyone could forge one for their own visitor.
+DEFAULT_WIDGET_EVENT_TYPES: tuple[str, ...] = (
+    "impression", "view", "dwell", "zoom", "click", "add_to_cart", "dismiss", "rating")
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAILOR_", env_file=".env", extra="ignore")
@@ -38,6 +43,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         default=None, description="Signs visitor tokens; generated into data_dir if unset."
     )
+    secret_key_previous: str | None = Field(
+        default=None, description="After rotating secret_key: tokens signed with this older "
+        "key are still accepted (and re-issued with the new one) until they expire.")
+    visitor_token_max_age_seconds: int = Field(
+        default=30 * 86400, ge=60, description="A widget visitor token expires this long after "
+        "it was issued; past half its life every response re-issues it (X-Visitor-Token-Refresh)")
     bootstrap_admin_key: str | None = Field(
         default=None, description="If set, an admin API key with this value exists at start-up."
     )
@@ -51,10 +62,16 @@ class Settings(BaseSettings):
     max_events_per_batch: int = 1000
     max_body_bytes: int = 2_000_000
     max_event_skew_seconds: int = 300
+    widget_event_types: tuple[str, ...] = Field(
+        default=DEFAULT_WIDGET_EVENT_TYPES, description="Event types a public widget key may "
+        'send; e.g. add "purchase" if the shop reports purchases from the browser.')
 
     # Rate limits (requests per minute) for public (widget and anonymous) callers.
     rate_limit_public_per_minute: int = 600
     rate_limit_enabled: bool = True
+    trusted_proxies: tuple[str, ...] = Field(
+        default=(), description='Reverse proxies (IPs or CIDRs, e.g. ["10.0.0.0/8"]) whose '
+        "X-Forwarded-For is believed; from any other peer the header is ignored.")
 
     # Privacy defaults: personalization on unless the customer opts out (a shop setting);
     # marketing, sensitive categories and demographics need an explicit opt-in.
@@ -79,6 +96,11 @@ class Settings(BaseSettings):
                                   "background")
     learn_queue_batches: int = Field(default=20, ge=1, description="Background learner "
                                      "queue (batches) before requests learn inline")
+    learn_retry_seconds: float = Field(default=5.0, gt=0, le=3600, description="How often "
+                                       "each worker looks for stored events not learned yet")
+    learn_lease_seconds: float = Field(default=60.0, gt=0, description="How long the worker "
+                                       "that took an event has to learn it before another "
+                                       "worker's retry may")
     exploration: float = Field(default=0.1, ge=0, le=5,
                                description="Thompson-sampling scale in ranking; 0 = greedy.")
     novelty: float = Field(default=0.0, ge=0, le=5,
@@ -130,6 +152,18 @@ class Settings(BaseSettings):
         for name in v:
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,39}", name):
                 raise ValueError(f"event type name {name!r}: lowercase letters, digits, _")
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        import ipaddress
+
+        for net in v:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"trusted proxy {net!r} is not an IP address or CIDR") from exc
         return v
 
     @property

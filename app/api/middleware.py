@@ -46,6 +46,10 @@ class RequestContextMiddleware:
                 status = message["status"]
                 message.setdefault("headers", [])
                 message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+                # A widget visitor token re-issued while the request was verified.
+                refresh = (scope.get("state") or {}).get("visitor_token_refresh")
+                if refresh:
+                    message["headers"].append((b"x-visitor-token-refresh", refresh.encode()))
             await send(message)
 
         try:

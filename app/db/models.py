@@ -156,6 +156,21 @@ class Event(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class LearnPending(Base):
+    """Outbox of events the preference model has not learned yet: written in the same
+    transaction as the event, deleted in the same transaction as the customer's state that
+    learned it (so an event is learned exactly once, even across crashes and workers)."""
+
+    __tablename__ = "learn_pending"
+
+    event_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("events.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    # The earliest time a retry may take it: the ingesting worker learns it first.
+    retry_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class ChatSession(Base):
     __tablename__ = "chat_sessions"
 

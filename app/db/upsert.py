@@ -30,3 +30,10 @@ def insert_ignore_returning(db: Session, model: Any, rows: list[dict[str, Any]],
     # one cached compilation, ~10x faster than compiling a fresh multi-row VALUES each time.
     stmt = _insert(db, model).on_conflict_do_nothing(index_elements=key).returning(returning)
     return list(db.execute(stmt, rows).scalars())
+
+
+def insert_ignore_returning_rows(db: Session, model: Any, rows: list[dict[str, Any]],
+                                 key: list[str], *returning: Any) -> list[tuple[Any, ...]]:
+    """Like `insert_ignore_returning`, with several columns per inserted row."""
+    stmt = _insert(db, model).on_conflict_do_nothing(index_elements=key).returning(*returning)
+    return [tuple(r) for r in db.execute(stmt, rows)]

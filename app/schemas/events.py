@@ -11,6 +11,14 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 Role = Literal["self", "child", "partner", "gift", "other"]
 ITEM_EVENTS = frozenset({"impression", "view", "dwell", "zoom", "click", "add_to_cart",
                          "purchase", "dismiss", "rating"})
+
+
+def teaches(event_type: str, item_id: str | None) -> bool:
+    """Whether the preference model learns from such an event: exposure alone (an
+    impression) or an event about no item is no preference."""
+    return item_id is not None and event_type != "impression"
+
+
 SubjectId = Annotated[str, Field(min_length=1, max_length=128,
                                  pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$")]
 
@@ -39,7 +47,9 @@ class EventIn(BaseModel):
 
     event_id: str = Field(min_length=1, max_length=128,
                           description="Idempotency key: an event re-sent with the same id "
-                                      "is stored and counted once.")
+                                      "is stored and counted once. Ids from a widget key "
+                                      "are scoped to its visitor; ids from server keys may "
+                                      "not start with 'wv:'.")
     type: str = Field(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$",
                       description="impression, view, dwell, zoom, click, add_to_cart, "
                                   "purchase, dismiss, rating, or a configured custom type.")

@@ -7,8 +7,10 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -105,17 +107,55 @@ class KeyCache:
         self._entries.clear()
 
 
-def sign_visitor(secret: str, visitor_id: str) -> str:
-    sig = hmac.new(secret.encode(), visitor_id.encode(), hashlib.sha256).hexdigest()[:32]
-    return f"{visitor_id}.{sig}"
+class VisitorTokens:
+    """Signed widget visitor tokens: `{visitor, widget key id}` with the time of issue
+    (itsdangerous), so a token proves one visitor for one widget key and expires.
+
+    Verification accepts `previous` too, so rotating the secret does not log every visitor
+    out; a token older than half its life (or signed with the previous secret) comes back
+    with a fresh one for the caller to keep."""
+
+    SALT = "tailor.visitor-token.v2"
+
+    def __init__(self, secret: str, *, max_age: int, previous: str | None = None) -> None:
+        # itsdangerous signs with the last key and verifies with any of them.
+        keys = [previous, secret] if previous else [secret]
+        self._serializer = URLSafeTimedSerializer(keys, salt=self.SALT)
+        self._current = URLSafeTimedSerializer(secret, salt=self.SALT)
+        self._rotating = bool(previous)
+        self.max_age = max_age
+
+    def issue(self, visitor_id: str, key_id: int) -> str:
+        return self._current.dumps({"v": visitor_id, "k": key_id})
+
+    def verify(self, token: str | None, key_id: int) -> tuple[str, str | None]:
+        """(visitor id, refreshed token or None); Forbidden with the reason otherwise."""
+        if not token:
+            raise Forbidden("a widget key must send the visitor token from POST "
+                            "/v1/widget/session in the X-Visitor-Token header")
+        try:
+            payload, issued = self._serializer.loads(token, max_age=self.max_age,
+                                                     return_timestamp=True)
+        except SignatureExpired as exc:
+            raise Forbidden("visitor token expired; start a new visitor session with "
+                            "POST /v1/widget/session") from exc
+        except BadData as exc:
+            raise Forbidden("invalid visitor token") from exc
+        if not (isinstance(payload, dict) and isinstance(payload.get("v"), str)
+                and isinstance(payload.get("k"), int)):
+            raise Forbidden("invalid visitor token")
+        if payload["k"] != key_id:
+            raise Forbidden("this visitor token was issued for another widget key")
+        visitor: str = payload["v"]
+        age = (datetime.now(UTC) - issued).total_seconds()
+        old_secret = self._rotating and not _signed_by(self._current, token)
+        refresh = self.issue(visitor, key_id) if old_secret or age > self.max_age / 2 else None
+        return visitor, refresh
 
 
-def verify_visitor(secret: str, token: str | None) -> str:
-    """The visitor id a widget token proves; a widget key may act only for that visitor."""
-    if not token or "." not in token:
-        raise Forbidden("a widget key must send the visitor token from POST /v1/widget/session "
-                        "in the X-Visitor-Token header")
-    visitor_id = token.rsplit(".", 1)[0]
-    if not hmac.compare_digest(sign_visitor(secret, visitor_id), token):
-        raise Forbidden("invalid visitor token")
-    return visitor_id
+def _signed_by(serializer: URLSafeTimedSerializer, token: str) -> bool:
+    try:
+        serializer.loads(token)
+    except BadData:
+        return False
+    return True

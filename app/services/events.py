@@ -1,29 +1,44 @@
 """Return-channel ingest: validate each event, resolve who it is about, store the batch in one
-transaction (idempotent on event_id), then hand the new events to the update hooks."""
+transaction (idempotent on event_id), then hand the new events to the update hooks.
+
+Idempotency keys are scoped by source: an event id from a server key (developer, admin) is
+stored as sent, so re-sends stay idempotent across upgrades; one from a public widget key is
+stored as `wv:<visitor>:<event_id>`, so a browser can never claim (and thereby drop) an id
+the shop's server will send, nor another visitor's. Server ids may not start with `wv:`."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import Event, Identifier, Profile
-from app.db.upsert import insert_ignore_returning
+from app.db.models import Event, Identifier, LearnPending, Profile
+from app.db.upsert import insert_ignore_returning_rows
 from app.errors import Erased
 from app.hooks import AcceptedEvent
-from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent
+from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent, teaches
 from app.services import catalog, tombstones
 from app.services.identity import new_profile_id, roots_of
+from app.settings import DEFAULT_WIDGET_EVENT_TYPES
 
 log = logging.getLogger(__name__)
 _adapter = TypeAdapter(EventIn)
+WIDGET_SCOPE = "wv:"
+KEY_LENGTH = 160  # events.idempotency_key
+
+
+def idempotency_key(event_id: str, widget_visitor: str | None) -> str:
+    """The stored key: the event id itself for server keys, scoped by visitor for widgets."""
+    if widget_visitor is None:
+        return event_id
+    return f"{WIDGET_SCOPE}{widget_visitor}:{event_id}"
 
 
 @dataclass
@@ -39,8 +54,33 @@ def _reject(index: int, raw: Any, errors: list[tuple[str, str]]) -> RejectedEven
                          errors=[FieldError(field=f, message=m) for f, m in errors])
 
 
+def _source_errors(ev: EventIn, widget_visitor: str | None,
+                   widget_types: Collection[str]) -> list[tuple[str, str]]:
+    """What the sender may send: server keys anything, widget keys their own visitor's
+    browser-observable events."""
+    errs: list[tuple[str, str]] = []
+    if widget_visitor is None:
+        if ev.event_id.startswith(WIDGET_SCOPE):
+            errs.append(("event_id", f"event ids starting with {WIDGET_SCOPE!r} are reserved "
+                                     "for events sent with a widget key"))
+        return errs
+    if ev.customer_id is not None or ev.visitor_id != widget_visitor:
+        errs.append(("visitor_id", "a widget key may only send events for its own visitor"))
+    if ev.type not in widget_types:
+        errs.append(("type", f"a widget key may not send {ev.type!r} events (the shop's "
+                             "server reports those with a developer key); widget keys may "
+                             f"send: {', '.join(sorted(widget_types))} "
+                             "(TAILOR_WIDGET_EVENT_TYPES)"))
+    room = KEY_LENGTH - len(idempotency_key("", widget_visitor))
+    if len(ev.event_id) > room:
+        errs.append(("event_id", f"event_id is {len(ev.event_id)} characters; at most {room} "
+                                 "for this visitor's widget events"))
+    return errs
+
+
 def validate(raw_events: Sequence[Any], weights: dict[str, float], max_skew: int,
-             widget_visitor: str | None = None
+             widget_visitor: str | None = None,
+             widget_types: Collection[str] = DEFAULT_WIDGET_EVENT_TYPES
              ) -> tuple[list[tuple[int, EventIn]], list[RejectedEvent]]:
     """Schema and business checks per event; the catalog check happens in `ingest`."""
     good: list[tuple[int, EventIn]] = []
@@ -70,9 +110,7 @@ def validate(raw_events: Sequence[Any], weights: dict[str, float], max_skew: int
             errs.append(("value", "a purchase quantity must be positive"))
         if ev.occurred_at is not None and ev.occurred_at > horizon:
             errs.append(("occurred_at", "is in the future"))
-        if widget_visitor is not None and (ev.customer_id is not None
-                                           or ev.visitor_id != widget_visitor):
-            errs.append(("visitor_id", "a widget key may only send events for its own visitor"))
+        errs += _source_errors(ev, widget_visitor, widget_types)
         if errs:
             bad.append(_reject(i, raw, errs))
         else:
@@ -188,10 +226,16 @@ def _erased_meanwhile(db: Session, kept: Sequence[tuple[int, EventIn]],
 
 def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
            max_skew: int = 300, atomic: bool = False,
-           widget_visitor: str | None = None) -> IngestResult:
-    """Stores the valid events and commits before returning (durable before the 2xx)."""
+           widget_visitor: str | None = None,
+           widget_types: Collection[str] = DEFAULT_WIDGET_EVENT_TYPES,
+           learn_after: float | None = None) -> IngestResult:
+    """Stores the valid events and commits before returning (durable before the 2xx).
+
+    With `learn_after` (seconds), each new event is also put in the learning outbox in the
+    same transaction, for the retry to learn if this worker's learner has not by then."""
     result = IngestResult()
-    good, result.rejected = validate(raw_events, weights, max_skew, widget_visitor)
+    good, result.rejected = validate(raw_events, weights, max_skew, widget_visitor,
+                                     widget_types)
     known = catalog.existing_ids(db, {ev.item_id for _, ev in good if ev.item_id})
     refused = _erasure_refusals(db, good)
     kept: list[tuple[int, EventIn]] = []
@@ -209,10 +253,11 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
     # The same event id twice in one batch counts once.
     unique: dict[str, EventIn] = {}
     for _, ev in kept:
-        if ev.event_id in unique:
+        key = idempotency_key(ev.event_id, widget_visitor)
+        if key in unique:
             result.duplicates += 1
         else:
-            unique[ev.event_id] = ev
+            unique[key] = ev
     if not unique:
         return result
     subjects = {("customer", ev.customer_id) if ev.customer_id else ("visitor", ev.visitor_id)
@@ -229,12 +274,12 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
             return result
     now = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
-    for ev in unique.values():
+    for key, ev in unique.items():
         subject = _subject(ev)
         if profiles.get(subject) not in live:
             continue
         rows.append({
-            "idempotency_key": ev.event_id, "type": ev.type,
+            "idempotency_key": key, "type": ev.type,
             "profile_id": profiles[subject],
             "item_id": ev.item_id, "value": ev.value, "weight": weight_of(ev, weights),
             "role": ev.role, "session_id": ev.session_id,
@@ -243,18 +288,25 @@ def ingest(db: Session, raw_events: Sequence[Any], *, weights: dict[str, float],
     if not rows:
         db.commit()  # the profiles' locks go; nothing else was written
         return result
-    inserted = set(insert_ignore_returning(db, Event, rows, ["idempotency_key"],
-                                           Event.idempotency_key))
+    inserted: dict[str, int] = dict(insert_ignore_returning_rows(  # type: ignore[arg-type]
+        db, Event, rows, ["idempotency_key"], Event.idempotency_key, Event.id))
+    retry_at = now + timedelta(seconds=learn_after or 0)
+    outbox = [{"event_id": inserted[r["idempotency_key"]], "retry_at": retry_at, "attempts": 0}
+              for r in rows
+              if r["idempotency_key"] in inserted and teaches(r["type"], r["item_id"])]
+    if learn_after is not None and outbox:
+        db.execute(insert(LearnPending), outbox)
     db.commit()
     result.duplicates += len(rows) - len(inserted)
     roots = roots_of(db, {r["profile_id"] for r in rows if r["idempotency_key"] in inserted})
     for row in rows:
-        if row["idempotency_key"] not in inserted:
+        seq = inserted.get(row["idempotency_key"])
+        if seq is None:
             continue
         result.accepted.append(AcceptedEvent(
-            event_id=row["idempotency_key"], type=row["type"],
+            event_id=unique[row["idempotency_key"]].event_id, type=row["type"],
             profile_id=roots[row["profile_id"]],
             item_id=row["item_id"], value=row["value"], weight=row["weight"],
             role=row["role"], session_id=row["session_id"], context=row["context"],
-            occurred_at=row["occurred_at"]))
+            occurred_at=row["occurred_at"], seq=seq))
     return result

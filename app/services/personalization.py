@@ -6,31 +6,50 @@ Retraining on a live shop: `tailor train preferences` writes a new prior to the 
 directory; each worker notices it (a stat at most every `preference_reload_seconds`), loads
 it in the background and swaps it in atomically (`PreferenceModel.adopt`). Stored states
 from the old prior are rebuilt from the customer's events (`_history`, the events table) on
-first use, and a background pass moves the rest (see docs/preference_model.md)."""
+first use, and a background pass moves the rest (see docs/preference_model.md).
+
+Learning from events is durable. Ingest writes each new event to the `learn_pending` outbox
+in the event's own transaction; the state write that learns it deletes its outbox row in the
+state's transaction (`SqlStateStore.on_save`), and rolls back if the row is already gone.
+So an event is learned exactly once: a crash before that commit leaves the row for a retry,
+a crash after it leaves nothing to redo, and of two workers learning the same event only the
+first commit counts. The learner itself is not idempotent (each signal moves the taste
+vector), which is why the mark rides in the state's transaction rather than after it.
+What the worker that took the events could not learn (model not ready: no items yet at
+start-up; database outage) is retried by every worker's learner thread, which claims the
+oldest due rows (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite has one writer) and learns
+them in event order per customer. An event learned inline while an older one of the same
+customer still waits for the retry goes first; the model weighs each signal by its own
+time, so a late one counts as late rather than as new."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import logging
+import math
 import os
 import queue
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, select
+from prometheus_client import Counter
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import CustomerState as StateRow
-from app.db.models import Event, Profile
+from app.db.models import Event, LearnPending, Profile
 from app.hooks import AcceptedEvent
+from app.schemas.events import teaches
 from app.services import consent as consent_service
-from app.services.identity import cluster_ids
+from app.services.identity import cluster_ids, roots_of
 from app.services.state_store import SqlStateStore
 from app.settings import Settings
 from preference_model import (
@@ -51,6 +70,10 @@ from retrieval import CatalogIndex, Item
 from retrieval.hybrid import Hit
 
 log = logging.getLogger(__name__)
+RETRIED = Counter("tailor_learn_retry_events_total",
+                  "Stored events taken by the learning retry (not learned when received)")
+RETRY_ERRORS = Counter("tailor_learn_retry_errors_total",
+                       "Learning retry rounds that failed (the events stay in the outbox)")
 
 
 @dataclass(frozen=True)
@@ -79,6 +102,27 @@ ASKABLE = {"color": "Do you like {v}?", "material": "How do you feel about {v}?"
            "scent": "Do you like {v} scents?", "fit": "Do you prefer a {v} fit?"}
 
 
+# Outbox rows (events.id) that the next state write of a customer learns, set around a
+# learn call on the learning thread; the store's on_save reads it inside the transaction.
+_LEARNING: ContextVar[dict[str, list[int]] | None] = ContextVar("tailor_learning", default=None)
+
+
+class LearnedElsewhere(Exception):  # noqa: N818 - a condition, not a failure
+    """Another learner committed (or erasure deleted) these events first: this state write
+    is rolled back so they are not learned twice."""
+
+
+def _mark_learned(db: Session, customer_id: str) -> None:
+    """StateStore.on_save: delete the learned events' outbox rows with the state write."""
+    seqs = set((_LEARNING.get() or {}).get(customer_id) or ())
+    if not seqs:
+        return
+    result = db.execute(delete(LearnPending).where(LearnPending.event_id.in_(sorted(seqs))))
+    gone = len(seqs) - int(getattr(result, "rowcount", 0))
+    if gone:
+        raise LearnedElsewhere(f"{gone} of {len(seqs)} events were already learned or erased")
+
+
 def _rounded(d: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 2) if isinstance(v, float) else v for k, v in d.items()
             if k != "message_count"}
@@ -94,7 +138,7 @@ class Personalization:
         self._config = PreferenceConfig(event_weights=EventWeights(weights),
                                         exploration=settings.exploration,
                                         novelty=settings.novelty)
-        self.store = SqlStateStore(sessions)
+        self.store = SqlStateStore(sessions, on_save=_mark_learned)
         self.weights_dir = Path(settings.preference_weights_dir
                                 or settings.data_dir / "preferences")
         self._prior_seen = self._artifact_stamp()
@@ -111,6 +155,8 @@ class Personalization:
             maxsize=settings.learn_queue_batches)
         self._worker: threading.Thread | None = None
         self._worker_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._last_retry_warning = -math.inf
 
     # -- the trained prior, picked up live -------------------------------------------------
     def _load_prior(self) -> PreferenceModel | None:
@@ -266,6 +312,7 @@ class Personalization:
         if self.model.items is not None and self._migrated_version() != self.model.space:
             self._start_migration()  # e.g. the first start after `tailor train preferences`
         self._check_prior_now()  # trained while the catalog was loading?
+        self._ensure_worker()  # its retry learns what arrived before the model had items
 
     def _set_catalog(self, model: PreferenceModel, index: CatalogIndex) -> None:
         items = [index.get(i) for i in index.ids()]
@@ -330,82 +377,215 @@ class Personalization:
         Small batches (a widget's clicks) are learned before the request returns, so the very
         next request sees them. Large batches (server-to-server imports) go to a background
         learner, so ingest is not bound by one state write per customer; when its queue is
-        full the request learns inline, which slows the sender instead of dropping events."""
-        if not self.ready.is_set():
+        full the request learns inline, which slows the sender instead of dropping events.
+        Whatever is not learned here stays in the outbox for the retry."""
+        if not self.ready.is_set() or self.model.items is None:
+            self._release(events)  # no items yet: the retry learns them once there are
             return
         self.maybe_reload()
-        if len(events) <= self.settings.learn_inline_max:
-            self._learn_events(events)
-            return
+        if len(events) > self.settings.learn_inline_max:
+            try:
+                self._queue.put_nowait(list(events))
+            except queue.Full:
+                pass
+            else:
+                self._ensure_worker()
+                return
         try:
-            self._queue.put_nowait(list(events))
-        except queue.Full:
             self._learn_events(events)
-            return
-        self._ensure_worker()
+        except Exception:
+            self._release(events)
+            raise
 
     def _learn_events(self, events: Sequence[AcceptedEvent]) -> int:
-        useful = [ev for ev in events if ev.item_id is not None and ev.type != "impression"]
-        if not useful:
-            return 0  # exposure alone is no preference
-        with self.sessions() as db:
-            consents = consent_service.current_many(
-                db, {ev.profile_id for ev in useful},
-                self.settings.default_consent_personalization)
-        signals = []
-        for ev in useful:
-            granted = consents[ev.profile_id]
-            if not granted["personalization"]:
-                continue
-            if ev.item_id not in self.index:
-                continue
-            value = ev.value if ev.type == "rating" and ev.value is not None else 1.0
-            signals.append(Signal(customer_id=ev.profile_id, kind="inferred",
-                                  item_id=ev.item_id, value=value, role=ev.role,
-                                  context=ev.context, at=ev.occurred_at, source=ev.type,
-                                  event_type=ev.type))
-        if not signals:
-            return 0
+        """Learn the events; their outbox rows go with the state writes that learn them, and
+        those of events that teach nothing (impressions, no consent, items gone) after."""
+        useful = [ev for ev in events if teaches(ev.type, ev.item_id)]
+        seqs = {ev.seq for ev in useful if ev.seq is not None}  # only these have outbox rows
+        signals: list[tuple[Signal, int | None]] = []
+        consents: dict[str, dict[str, bool]] = {}
+        if useful:
+            with self.sessions() as db:
+                consents = consent_service.current_many(
+                    db, {ev.profile_id for ev in useful},
+                    self.settings.default_consent_personalization)
+            for ev in useful:
+                if not consents[ev.profile_id]["personalization"] or ev.item_id not in self.index:
+                    continue
+                value = ev.value if ev.type == "rating" and ev.value is not None else 1.0
+                signals.append((Signal(customer_id=ev.profile_id, kind="inferred",
+                                       item_id=ev.item_id, value=value, role=ev.role,
+                                       context=ev.context, at=ev.occurred_at, source=ev.type,
+                                       event_type=ev.type), ev.seq))
+        n, keep, all_saved = 0, set[int](), False
+        if signals:
+            try:
+                n, keep, all_saved = self._learn_signals(signals, consents)
+            except LearnedElsewhere as exc:
+                # A retry took some of these meanwhile: let it (or the next) finish the rest.
+                log.info("events learned by another learner first (%s)", exc)
+                self._release(events)
+                return 0
+        if all_saved:  # each customer's state write took its rows already
+            seqs -= {seq for _, seq in signals if seq is not None}
+        self._forget_pending(seqs - keep)
+        return n
+
+    def _learn_signals(self, signals: list[tuple[Signal, int | None]],
+                       consents: Mapping[str, Mapping[str, bool]]
+                       ) -> tuple[int, set[int], bool]:
+        """(signals learned, outbox rows to keep for the retry, whether every signal was
+        learned in one pass, so that each row went with its customer's state write)."""
+        marks: dict[str, list[int]] = {}
+        for sig, seq in signals:
+            if seq is not None:
+                marks.setdefault(sig.customer_id, []).append(seq)
+        token = _LEARNING.set(marks)
         try:
-            return self.model.learn_many(signals, lambda cid: Consent(
-                demographic=consents[cid]["demographics"], sensitive=consents[cid]["sensitive"]))
+            n = self.model.learn_many([sig for sig, _ in signals], lambda cid: Consent(
+                demographic=consents[cid]["demographics"],
+                sensitive=consents[cid]["sensitive"]))
+            # Fewer learned: some customer's signals were all skipped (sensitive without
+            # consent), so no save took their rows; the caller drops them.
+            return n, set(), n == len(signals)
         except (InvalidSignalError, ModelUnknownItem) as exc:
             # One bad signal spoils the batch: learn the rest one by one.
             log.info("batch not learned whole (%s); learning one by one", exc)
-            n = 0
-            for sig in signals:
-                try:
-                    self._learn(sig, Consent(sensitive=consents[sig.customer_id]["sensitive"]))
-                    n += 1
-                except (InvalidSignalError, ModelUnknownItem) as err:
-                    log.info("event not learned: %s", err)
-            return n
+        finally:
+            _LEARNING.reset(token)
+        n, keep = 0, set[int]()
+        for sig, seq in signals:
+            token = _LEARNING.set({sig.customer_id: [seq]} if seq is not None else {})
+            try:
+                self.model.learn_one(
+                    sig, consent=Consent(sensitive=consents[sig.customer_id]["sensitive"]))
+                n += 1
+            except (InvalidSignalError, ModelUnknownItem) as err:
+                log.info("event not learned: %s", err)
+            except LearnedElsewhere:
+                pass
+            except StaleStateError:
+                if seq is not None:
+                    keep.add(seq)  # too contended right now: the retry learns it
+            finally:
+                _LEARNING.reset(token)
+        return n, keep, False
+
+    def _forget_pending(self, seqs: set[int]) -> None:
+        """Drop outbox rows of events that were learned or can teach nothing."""
+        if not seqs:
+            return
+        with self.sessions() as db:
+            db.execute(delete(LearnPending).where(LearnPending.event_id.in_(sorted(seqs))))
+            db.commit()
+
+    def _release(self, events: Sequence[AcceptedEvent]) -> None:
+        """Let the retry take these events at once instead of after the lease (best effort:
+        in a database outage the lease simply runs out)."""
+        seqs = sorted(ev.seq for ev in events
+                      if ev.seq is not None and teaches(ev.type, ev.item_id))
+        if not seqs:
+            return
+        try:
+            with self.sessions() as db:
+                db.execute(update(LearnPending).where(LearnPending.event_id.in_(seqs))
+                           .values(retry_at=datetime.now(UTC)))
+                db.commit()
+        except Exception as exc:
+            log.info("could not release %d events for the learning retry: %s", len(seqs), exc)
+
+    # -- the learning retry ---------------------------------------------------------------
+    def retry_pending(self, limit: int = 500) -> int:
+        """Learn stored events that no learner has (their lease ran out), oldest first.
+        Returns how many events were taken; any worker may run it at any time."""
+        if not self.ready.is_set() or self.model.items is None:
+            return 0
+        now = datetime.now(UTC)
+        with self.sessions() as db:
+            due = (select(LearnPending.event_id).where(LearnPending.retry_at <= now)
+                   .order_by(LearnPending.event_id).limit(limit))
+            if db.get_bind().dialect.name == "postgresql":
+                due = due.with_for_update(skip_locked=True)  # two workers take disjoint rows
+            claimed = list(db.scalars(
+                update(LearnPending)
+                .where(LearnPending.event_id.in_(due.scalar_subquery()),
+                       LearnPending.retry_at <= now)
+                .values(retry_at=now + timedelta(seconds=self.settings.learn_lease_seconds),
+                        attempts=LearnPending.attempts + 1)
+                .returning(LearnPending.event_id)))
+            db.commit()
+            if not claimed:
+                return 0
+            rows = db.scalars(select(Event).where(Event.id.in_(claimed))
+                              .order_by(Event.id)).all()
+            roots = roots_of(db, {r.profile_id for r in rows})
+        events = [AcceptedEvent(event_id=r.idempotency_key, type=r.type,
+                                profile_id=roots[r.profile_id], item_id=r.item_id,
+                                value=r.value, weight=r.weight, role=r.role,
+                                session_id=r.session_id, context=dict(r.context or {}),
+                                occurred_at=r.occurred_at, seq=r.id) for r in rows]
+        RETRIED.inc(len(events))
+        learned = self._learn_events(events)
+        log.info("learning retry", extra={"events": len(events), "learned": learned})
+        return len(events)
 
     def _ensure_worker(self) -> None:
         with self._worker_lock:
+            if self._stop.is_set():
+                return
             if self._worker is None or not self._worker.is_alive():
                 self._worker = threading.Thread(target=self._drain, name="prefs-learner",
                                                 daemon=True)
                 self._worker.start()
 
     def _drain(self) -> None:
-        while True:
+        """The learner thread: queued batches first; the outbox retry when idle, and at
+        least every `learn_retry_seconds` under a steady stream of batches."""
+        interval = self.settings.learn_retry_seconds
+        last_retry = time.monotonic()
+        while not self._stop.is_set():
             try:
-                batch = self._queue.get(timeout=5)
+                batch = self._queue.get(timeout=interval)
             except queue.Empty:
-                return
-            try:
-                self._learn_events(batch)
-            except Exception:
-                log.exception("background learning failed for a batch")
-            finally:
-                self._queue.task_done()
+                batch = None
+            if batch is not None:
+                try:
+                    self._learn_events(batch)
+                except Exception:
+                    log.exception("background learning failed for a batch; the retry takes it")
+                    self._release(batch)
+                finally:
+                    self._queue.task_done()
+            if batch is None or time.monotonic() - last_retry >= interval:
+                self._retry_quietly()
+                last_retry = time.monotonic()
+
+    def _retry_quietly(self) -> None:
+        try:
+            while self.retry_pending() and not self._stop.is_set():
+                if not self._queue.empty():
+                    return  # fresh batches first
+        except Exception as exc:  # an outage: one line a minute, not a traceback a tick
+            RETRY_ERRORS.inc()
+            now = time.monotonic()
+            if now - self._last_retry_warning > 60:
+                self._last_retry_warning = now
+                log.warning("learning retry failed (%s: %s); events stay queued in the "
+                            "database", type(exc).__name__, exc)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until queued events are learned (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
+
+    def close(self) -> None:
+        """Stop the learner thread (shutdown); unlearned events stay in the outbox."""
+        with self._worker_lock:  # not between a thread's creation and its start
+            self._stop.set()
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout=10)
 
     def learn_from_chat(self, pid: str, stated: Iterable[Any], item_sentiments: Iterable[Any],
                         role: str, context: Mapping[str, Any], *, sensitive_ok: bool) -> None:

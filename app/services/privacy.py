@@ -43,6 +43,8 @@ NON_PERSONAL_TABLES = frozenset({"items", "catalog_changes", "api_keys", "alembi
                                  "tombstones"})
 PERSONAL_TABLES = frozenset({"profiles", "identifiers", "merges", "consents", "events",
                              "chat_sessions", "messages", "customer_states", "audit_log"})
+# The learning outbox holds event ids only; its rows go with their events (ON DELETE CASCADE).
+NON_PERSONAL_TABLES |= {"learn_pending"}
 
 
 def _row(obj: Any) -> dict[str, Any]:

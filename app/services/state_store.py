@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
@@ -27,8 +28,13 @@ REFUSED_VERSION = 0
 
 
 class SqlStateStore:
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
+    """`on_save(db, customer_id)` runs inside the transaction that writes a state, so work
+    that must commit with it (marking events learned) does, or rolls it back by raising."""
+
+    def __init__(self, sessions: sessionmaker[Session],
+                 on_save: Callable[[Session, str], None] | None = None) -> None:
         self.sessions = sessions
+        self.on_save = on_save
 
     def load(self, customer_id: str) -> tuple[int, bytes] | None:
         with self.sessions() as db:
@@ -62,6 +68,9 @@ class SqlStateStore:
                 db.add(CustomerState(profile_id=customer_id, version=new, data=data,
                                      updated_at=now))
                 try:
+                    db.flush()
+                    if self.on_save is not None:
+                        self.on_save(db, customer_id)
                     db.commit()
                 except IntegrityError as exc:  # another worker created it first
                     raise StaleStateError(f"state of {customer_id!r} was just created") from exc
@@ -73,6 +82,8 @@ class SqlStateStore:
             if not getattr(result, "rowcount", 0):
                 db.rollback()
                 raise StaleStateError(f"state of {customer_id!r} changed while saving")
+            if self.on_save is not None:
+                self.on_save(db, customer_id)
             db.commit()
             return new
 

@@ -179,6 +179,13 @@
     return hdrs;
   }
 
+  // Past half its life the server re-issues the visitor token on any response; keep it.
+  function keepToken(res) {
+    var fresh = res && res.headers && res.headers.get("X-Visitor-Token-Refresh");
+    if (fresh) { visitor.token = fresh; local.set(TOKEN_KEY, fresh); }
+    return res;
+  }
+
   function startSession(resume) {
     var body = resume && visitor.token ? { visitor_token: visitor.token } : {};
     return fetch(BASE + "/v1/widget/session", {
@@ -240,7 +247,7 @@
     return fetch(BASE + "/v1/events", {
       method: "POST", headers: authHeaders({ "Content-Type": "application/json" }),
       body: JSON.stringify({ events: batch }), keepalive: !!keepalive, credentials: "omit",
-    });
+    }).then(keepToken);
   }
 
   function flush(keepalive) {
@@ -605,7 +612,7 @@
       method: "POST", credentials: "omit",
       headers: authHeaders({ "Content-Type": "application/json", Accept: "text/event-stream" }),
       body: chatBody(text),
-    });
+    }).then(keepToken);
   }
 
   // Reads `event: x\ndata: {...}\n\n` blocks from a fetch body and calls onEvent(name, data).

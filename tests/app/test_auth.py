@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,3 +106,219 @@ def test_bootstrap_admin_key_is_idempotent(app_factory: Any, sqlite_url: str) ->
     again = app_factory(sqlite_url)  # a restart must not fail or duplicate the key
     listed = again.get("/v1/keys", headers=auth(ADMIN_KEY)).json()
     assert [k["role"] for k in listed] == ["admin"]
+
+
+# -- visitor tokens -------------------------------------------------------------------------
+def _aged_token(secret: str, visitor: str, key_id: int, age: float) -> str:
+    """A token as the server would have issued it `age` seconds ago."""
+    import time as _time
+
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    from app.services.auth import VisitorTokens
+
+    class Then(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(_time.time() - age)
+
+    return URLSafeTimedSerializer(secret, salt=VisitorTokens.SALT, signer=Then).dumps(
+        {"v": visitor, "k": key_id})
+
+
+def _key_id(client: Any, key: str) -> int:
+    keys = client.get("/v1/keys", headers=auth(ADMIN_KEY)).json()
+    return int(next(k["id"] for k in keys if key.startswith(k["prefix"])))
+
+
+def test_visitor_tokens_are_bound_to_their_widget_key_and_expire(client: Any) -> None:
+    a, b = new_key(client, "widget"), new_key(client, "widget")
+    s = client.post("/v1/widget/session", headers=auth(a)).json()
+    own = {**auth(a), "X-Visitor-Token": s["visitor_token"]}
+    prefs = f"/v1/customers/{s['visitor_id']}/preferences"
+    assert client.get(prefs, headers=own).status_code != 403
+    # Another site's widget key cannot use this visitor.
+    r = client.get(prefs, headers={**auth(b), "X-Visitor-Token": s["visitor_token"]})
+    assert r.status_code == 403 and "another widget key" in r.json()["error"]["message"]
+    r = client.post("/v1/widget/session", json={"visitor_token": s["visitor_token"]},
+                    headers=auth(b))
+    assert r.status_code == 403
+    # Expired (the default lifetime is 30 days).
+    secret = client.app.state.runtime.secret
+    old = _aged_token(secret, s["visitor_id"], _key_id(client, a), 31 * 86400)
+    r = client.get(prefs, headers={**auth(a), "X-Visitor-Token": old})
+    assert r.status_code == 403 and "expired" in r.json()["error"]["message"]
+    # The unsigned-expiry format of earlier versions is refused.
+    import hashlib
+    import hmac
+
+    legacy_sig = hmac.new(secret.encode(), s["visitor_id"].encode(),
+                          hashlib.sha256).hexdigest()[:32]
+    r = client.get(prefs, headers={**auth(a), "X-Visitor-Token": f"{s['visitor_id']}.{legacy_sig}"})
+    assert r.status_code == 403 and "invalid visitor token" in r.json()["error"]["message"]
+
+
+def test_visitor_tokens_rotate_past_half_their_life(client: Any) -> None:
+    a = new_key(client, "widget")
+    s = client.post("/v1/widget/session", headers=auth(a)).json()
+    prefs = f"/v1/customers/{s['visitor_id']}/preferences"
+    young = client.get(prefs, headers={**auth(a), "X-Visitor-Token": s["visitor_token"]})
+    assert "x-visitor-token-refresh" not in young.headers
+    aged = _aged_token(client.app.state.runtime.secret, s["visitor_id"], _key_id(client, a),
+                       16 * 86400)
+    r = client.get(prefs, headers={**auth(a), "X-Visitor-Token": aged})
+    assert r.status_code != 403
+    fresh = r.headers["x-visitor-token-refresh"]
+    assert fresh != aged
+    r = client.get(prefs, headers={**auth(a), "X-Visitor-Token": fresh})
+    assert r.status_code != 403 and "x-visitor-token-refresh" not in r.headers
+    # Resuming the session re-issues too, for the same visitor.
+    again = client.post("/v1/widget/session", json={"visitor_token": aged},
+                        headers=auth(a)).json()
+    assert again["visitor_id"] == s["visitor_id"] and again["visitor_token"] != aged
+
+
+def test_previous_secret_still_verifies_after_rotation(app_factory: Any,
+                                                       sqlite_url: str) -> None:
+    before = app_factory(sqlite_url, secret_key="old-secret-" + "x" * 20)
+    widget = new_key(before, "widget")
+    s = before.post("/v1/widget/session", headers=auth(widget)).json()
+    prefs = f"/v1/customers/{s['visitor_id']}/preferences"
+    rotated = app_factory(sqlite_url, secret_key="new-secret-" + "y" * 20,
+                          secret_key_previous="old-secret-" + "x" * 20)
+    r = rotated.get(prefs, headers={**auth(widget), "X-Visitor-Token": s["visitor_token"]})
+    assert r.status_code != 403
+    fresh = r.headers["x-visitor-token-refresh"]  # re-signed with the new secret at once
+    unrotated = app_factory(sqlite_url, secret_key="new-secret-" + "y" * 20)
+    assert unrotated.get(prefs, headers={**auth(widget), "X-Visitor-Token": fresh}
+                         ).status_code != 403
+    assert unrotated.get(prefs, headers={**auth(widget), "X-Visitor-Token": s["visitor_token"]}
+                         ).status_code == 403
+
+
+# -- client addresses and the public limit ----------------------------------------------------
+def test_rotating_forwarded_for_does_not_bypass_the_public_limit(tmp_path: Path,
+                                                                 sqlite_url: str) -> None:
+    """A real `tailor serve`: the X-Forwarded-For of a peer that is not a configured proxy
+    (here: anyone on localhost) does not give each request a new address."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    env = {**os.environ, "TAILOR_DATABASE_URL": sqlite_url, "TAILOR_DATA_DIR": str(tmp_path),
+           "TAILOR_SEARCH_ENABLED": "false", "TAILOR_CHAT_ENABLED": "false",
+           "TAILOR_RATE_LIMIT_PUBLIC_PER_MINUTE": "5", "TAILOR_LOG_LEVEL": "WARNING"}
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port)],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 120
+        while True:
+            assert proc.poll() is None and time.time() < deadline, "server did not start"
+            try:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        codes = [httpx.get(f"{base}/v1/items",
+                           headers={"X-Forwarded-For": f"198.51.100.{i}"}).status_code
+                 for i in range(12)]
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    assert codes[:5] == [200] * 5 and set(codes[5:]) == {429}, codes
+
+
+def _proxied_client(tmp_path: Path, url: str, peer: str, **overrides: Any) -> Any:
+    from fastapi.testclient import TestClient
+
+    from app.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, url, rate_limit_enabled=True,
+                             rate_limit_public_per_minute=3, **overrides)
+    return TestClient(create_app(settings), client=(peer, 50000))
+
+
+def test_forwarded_for_is_believed_only_from_trusted_proxies(tmp_path: Path,
+                                                            sqlite_url: str) -> None:
+    proxy = _proxied_client(tmp_path, sqlite_url, "10.0.0.2", trusted_proxies=["10.0.0.0/8"])
+    with proxy:
+        # Behind our proxy, each real client has its own budget...
+        codes = [proxy.get("/v1/items", headers={"X-Forwarded-For": f"203.0.113.{i}"}
+                           ).status_code for i in range(6)]
+        assert codes == [200] * 6
+        # ...and what the client wrote to the left of our proxy's entry is not believed:
+        # the right-most address our proxies did not add is the client.
+        codes = [proxy.get("/v1/items", headers={
+            "X-Forwarded-For": f"1.1.1.{i}, 203.0.113.99, 10.0.0.7"}).status_code
+            for i in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+    stranger = _proxied_client(tmp_path, sqlite_url, "192.0.2.5",
+                               trusted_proxies=["10.0.0.0/8"])
+    with stranger:
+        codes = [stranger.get("/v1/items", headers={"X-Forwarded-For": f"203.0.113.{i}"}
+                              ).status_code for i in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+
+
+def test_client_ip_rules() -> None:
+    from starlette.requests import Request
+
+    from app.api.deps import client_ip
+
+    def req(peer: str, *xff: str) -> Request:
+        headers = [(b"x-forwarded-for", v.encode()) for v in xff]
+        return Request({"type": "http", "client": (peer, 1), "headers": headers})
+
+    nets = ("10.0.0.0/8", "fd00::/8")
+    assert client_ip(req("10.0.0.1", "9.9.9.9")) == "10.0.0.1"  # nothing trusted by default
+    assert client_ip(req("8.8.8.8", "9.9.9.9"), nets) == "8.8.8.8"
+    assert client_ip(req("10.0.0.1", "9.9.9.9, 10.1.1.1"), nets) == "9.9.9.9"
+    assert client_ip(req("10.0.0.1", "5.5.5.5", "9.9.9.9"), nets) == "9.9.9.9"
+    assert client_ip(req("fd00::1", "2001:db8::1"), nets) == "2001:db8::1"
+    assert client_ip(req("10.0.0.1", "not-an-ip"), nets) == "10.0.0.1"
+    assert client_ip(req("10.0.0.1"), nets) == "10.0.0.1"
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    with pytest.raises(ValidationError, match="not an IP address or CIDR"):
+        Settings(trusted_proxies=["10.0.0.0/33"])
+
+
+def test_limiter_without_redis_keeps_a_local_limit_and_warns_once(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from app.errors import RateLimited
+    from app.services.ratelimit import REDIS_ERRORS, RateLimiter
+
+    with socket_closed_port() as port:
+        limiter = RateLimiter(20, f"redis://127.0.0.1:{port}/0")
+        before = REDIS_ERRORS._value.get()
+        caplog.set_level("WARNING", logger="app.services.ratelimit")
+        outcomes = []
+        for _ in range(30):
+            try:
+                limiter.hit("ip:203.0.113.1")
+                outcomes.append(200)
+            except RateLimited:
+                outcomes.append(429)
+    assert outcomes == [200] * 20 + [429] * 10  # a limit per worker, not none
+    warnings = [r for r in caplog.records if r.name == "app.services.ratelimit"]
+    assert len(warnings) == 1 and "redis unavailable" in warnings[0].getMessage()
+    assert REDIS_ERRORS._value.get() - before == 30
+
+
+@contextlib.contextmanager
+def socket_closed_port() -> Iterator[int]:
+    """A localhost port nothing listens on (bound, not listening: connections are refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])

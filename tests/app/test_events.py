@@ -167,3 +167,93 @@ def test_a_failing_hook_does_not_lose_the_events(client: Any) -> None:
     client.app.state.runtime.hooks.events.append(broken)
     r = client.post("/v1/events", json={"events": [ev(0)]}, headers=auth(dev))
     assert r.status_code == 200 and _count(client) == 1
+
+
+def _widget(client: Any) -> tuple[str, dict[str, str]]:
+    widget = new_key(client, "widget")
+    session = client.post("/v1/widget/session", headers=auth(widget)).json()
+    return session["visitor_id"], {**auth(widget), "X-Visitor-Token": session["visitor_token"]}
+
+
+def test_widget_event_ids_never_shadow_server_events(client: Any) -> None:
+    dev = _setup(client)
+    visitor, wh = _widget(client)
+    # The browser claims the id the shop's server will use for the real event.
+    r = client.post("/v1/events", json={"events": [ev(0, event_id="order-X-1",
+                                                       visitor_id=visitor)]}, headers=wh)
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    real = ev(0, event_id="order-X-1", visitor_id=visitor, type="purchase")
+    r = client.post("/v1/events", json={"events": [real]}, headers=auth(dev))
+    assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": [], "atomic": False}
+    # Each source still gets its own re-sends counted once.
+    r = client.post("/v1/events", json={"events": [real]}, headers=auth(dev))
+    assert r.json()["accepted"] == 0 and r.json()["duplicates"] == 1
+    r = client.post("/v1/events", json={"events": [ev(0, event_id="order-X-1",
+                                                       visitor_id=visitor)] * 2}, headers=wh)
+    assert r.json()["accepted"] == 0 and r.json()["duplicates"] == 2
+    # Another visitor's widget events have their own space too.
+    other, wh2 = _widget(client)
+    r = client.post("/v1/events", json={"events": [ev(0, event_id="order-X-1",
+                                                       visitor_id=other)]}, headers=wh2)
+    assert r.json()["accepted"] == 1
+    # Server ids keep their raw form (re-sends from before the upgrade stay idempotent), so
+    # the widget scope's prefix is reserved.
+    engine = create_engine(client.app.state.settings.resolved_database_url)
+    with engine.connect() as conn:
+        keys = set(conn.execute(select(Event.idempotency_key)).scalars())
+    engine.dispose()
+    assert "order-X-1" in keys and f"wv:{visitor}:order-X-1" in keys and len(keys) == 3
+    r = client.post("/v1/events", json={"events": [ev(1, event_id=f"wv:{visitor}:e-1")]},
+                    headers=auth(dev))
+    assert r.status_code == 422
+    err = r.json()["rejected"][0]["errors"][0]
+    assert err["field"] == "event_id" and "reserved" in err["message"]
+
+
+def test_over_long_scoped_event_ids_are_rejected_precisely(db_url: str, tmp_path: Any) -> None:
+    from app.db.base import make_engine, make_session_factory
+    from app.db.migrate import upgrade
+    from app.services import tombstones
+    from app.services.catalog import import_rows
+    from app.services.events import ingest
+    from app.settings import DEFAULT_EVENT_WEIGHTS
+    from retrieval.catalog import Item
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    sessions = make_session_factory(engine, info=tombstones.session_info("test-secret"))
+    visitor = "v-" + "a" * 60  # a long visitor id leaves less room in the 160-char key
+    with sessions() as db:
+        import_rows(db, [Item.model_validate(sample_items(1)[0])])
+        result = ingest(db, [ev(0, event_id="x" * 128, visitor_id=visitor, item_id="sku-0"),
+                             ev(1, event_id="y" * 90, visitor_id=visitor, item_id="sku-0")],
+                        weights=DEFAULT_EVENT_WEIGHTS, widget_visitor=visitor)
+    engine.dispose()
+    assert len(result.accepted) == 1 and [r.index for r in result.rejected] == [0]
+    err = result.rejected[0].errors[0]
+    assert err.field == "event_id" and "at most 94" in err.message
+
+
+def test_widget_keys_send_only_browser_event_types(app_factory: Any, db_url: str) -> None:
+    client = app_factory(db_url)
+    dev = _setup(client)
+    visitor, wh = _widget(client)
+    batch = [ev(0, visitor_id=visitor, type="purchase"), ev(1, visitor_id=visitor),
+             ev(2, visitor_id=visitor, type="add_to_cart")]
+    r = client.post("/v1/events", json={"events": batch}, headers=wh)
+    assert r.status_code == 422 and r.json()["accepted"] == 2
+    err = r.json()["rejected"][0]
+    assert err["index"] == 0 and err["errors"][0]["field"] == "type"
+    assert "may not send 'purchase'" in err["errors"][0]["message"]
+    assert "TAILOR_WIDGET_EVENT_TYPES" in err["errors"][0]["message"]
+    # The shop's server reports purchases.
+    r = client.post("/v1/events", json={"events": [ev(3, visitor_id=visitor, type="purchase")]},
+                    headers=auth(dev))
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    # A shop that reports purchases from the browser says so.
+    shop = app_factory(db_url, widget_event_types=["click", "purchase"])
+    visitor, wh = _widget(shop)
+    r = shop.post("/v1/events", json={"events": [ev(4, visitor_id=visitor, type="purchase"),
+                                                 ev(5, visitor_id=visitor, type="view")]},
+                  headers=wh)
+    assert r.json()["accepted"] == 1 and r.json()["rejected"][0]["index"] == 1

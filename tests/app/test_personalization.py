@@ -303,3 +303,156 @@ def test_novelty_setting_reaches_the_ranking(app_factory: Any, sqlite_url: str) 
 
     with pytest.raises(ValidationError, match="novelty"):
         Settings(novelty=-1)
+
+
+# -- learning is durable: events the learner could not take are retried from the database ----
+def _pending(c: Any) -> int:
+    from sqlalchemy import func, select
+
+    from app.db.models import LearnPending
+
+    with c.app.state.runtime.sessions() as db:
+        return int(db.scalar(select(func.count()).select_from(LearnPending)) or 0)
+
+
+def _wait_for(check: Any, what: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while not check():
+        assert time.time() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_events_sent_before_the_model_has_items_are_learned_once_it_has(
+        app_factory: Any, db_url: str) -> None:
+    # The learner starts on an empty catalog; another worker (no index) fills it, and this
+    # one's index only hears of it at its next follow (a long poll keeps that window open).
+    learner = app_factory(db_url, search_enabled=True, chat_enabled=False,
+                          index_poll_seconds=60, learn_retry_seconds=0.2)
+    search = learner.app.state.runtime.extras["search"]
+    search.wait_ready()
+    prefs = learner.app.state.runtime.extras["prefs"]
+    assert prefs.model.items is None
+    other = app_factory(db_url)
+    dev = new_key(other, "developer")
+    assert other.put("/v1/items", json=catalog(), headers=auth(dev)).status_code == 200
+    order = [f"c2-{i}" for i in (3, 1, 4, 0, 2)]
+    batch = [{"event_id": f"early-{i}", "type": "purchase", "customer_id": "E-1",
+              "item_id": item} for i, item in enumerate(order)]
+    r = learner.post("/v1/events", json={"events": batch}, headers=auth(dev))
+    assert r.status_code == 200 and r.json()["accepted"] == 5
+    pid = learner.get("/v1/customers/E-1", headers=auth(dev)).json()["id"]
+    assert prefs.model.state(pid) is None and _pending(learner) == 5
+    search.follow()  # the catalog reaches this worker's index and model
+    _wait_for(lambda: _pending(learner) == 0, "the retry")
+    state = prefs.model.state(pid)
+    assert state is not None and state.own.n_signals == 5
+    assert [h.item_id for h in state.history] == order  # in the order they were sent
+
+
+def test_events_whose_state_save_failed_are_learned_later_exactly_once(
+        app_factory: Any, db_url: str) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    c = app_factory(db_url, search_enabled=True, chat_enabled=False, learn_lease_seconds=1,
+                    learn_retry_seconds=0.2)
+    h = auth(new_key(c, "developer"))
+    assert c.put("/v1/items", json=catalog(), headers=h).status_code == 200
+    c.app.state.runtime.extras["search"].wait_ready()
+    prefs = c.app.state.runtime.extras["prefs"]
+    store = prefs.model.store
+    real_save, failures = store.save, []
+
+    def outage(*args: Any, **kwargs: Any) -> int:
+        failures.append(args[0])
+        raise OperationalError("UPDATE customer_states", {}, Exception("server closed the "
+                                                                        "connection"))
+
+    store.save = outage  # the database goes away between the events and the state
+    try:
+        batch = [{"event_id": f"out-{i}", "type": "purchase", "customer_id": "O-1",
+                  "item_id": f"c1-{i}"} for i in range(4)]
+        r = c.post("/v1/events", json={"events": batch}, headers=h)
+        assert r.status_code == 200 and r.json()["accepted"] == 4  # stored, acknowledged
+        assert failures and _pending(c) == 4
+        pid = c.get("/v1/customers/O-1", headers=h).json()["id"]
+        assert prefs.model.state(pid) is None
+        deadline = time.time() + 60
+        with pytest.raises(OperationalError):  # still down: the retry keeps them
+            while prefs.retry_pending() == 0:
+                assert time.time() < deadline, "the retry never took the events"
+                time.sleep(0.1)
+        assert _pending(c) == 4
+    finally:
+        store.save = real_save
+    _wait_for(lambda: _pending(c) == 0, "the retry")  # after the lease, any worker's retry
+    state = prefs.model.state(pid)
+    assert state is not None and state.own.n_signals == 4
+    assert prefs.retry_pending() == 0
+    assert prefs.model.state(pid).own.n_signals == 4  # type: ignore[union-attr]
+
+
+def test_two_learners_learn_each_pending_event_exactly_once(client: Any) -> None:
+    """Two workers' learners (separate models and caches, one database) retry the same
+    backlog at once: every event lands in its customer's state once."""
+    import threading
+
+    from app.services.personalization import Personalization
+
+    c, h = client, auth(client.dev)
+    runtime = c.app.state.runtime
+    first = runtime.extras["prefs"]
+    first.ready.clear()  # this worker is "starting": it leaves everything to the retry
+    people = [f"T-{n}" for n in range(6)]
+    batch = [{"event_id": f"two-{p}-{i}", "type": "click", "customer_id": p,
+              "item_id": f"c0-{i}"} for p in people for i in range(5)]
+    assert c.post("/v1/events", json={"events": batch}, headers=h).json()["accepted"] == 30
+    assert _pending(c) == 30
+    second = Personalization(runtime.settings, runtime.sessions)
+    second.attach(runtime.extras["search"].require())
+    first.attach(runtime.extras["search"].require())
+    done = threading.Barrier(2)
+
+    def drain(learner: Any) -> None:
+        done.wait()
+        while learner.retry_pending(limit=4):
+            pass
+
+    threads = [threading.Thread(target=drain, args=(p,)) for p in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    second.close()
+    _wait_for(lambda: _pending(c) == 0, "both learners")
+    for p in people:
+        pid = c.get(f"/v1/customers/{p}", headers=h).json()["id"]
+        assert second.model.state(pid).own.n_signals == 5, p  # type: ignore[union-attr]
+
+
+def test_only_events_that_teach_wait_in_the_outbox(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    prefs = c.app.state.runtime.extras["prefs"]
+    prefs.ready.clear()  # nothing is learned inline: what is stored is what waits
+    batch = [{"event_id": f"imp-{i}", "type": "impression", "customer_id": "I-1",
+              "item_id": f"c0-{i}"} for i in range(3)]
+    batch.append({"event_id": "clk-0", "type": "click", "customer_id": "I-1",
+                  "item_id": "c0-0"})
+    assert c.post("/v1/events", json={"events": batch}, headers=h).json()["accepted"] == 4
+    assert _pending(c) == 1
+    prefs.attach(c.app.state.runtime.extras["search"].require())
+    _wait_for(lambda: _pending(c) == 0, "the retry")
+
+
+def test_erasure_takes_the_customers_unlearned_events_with_it(client: Any) -> None:
+    c, h = client, auth(client.dev)
+    prefs = c.app.state.runtime.extras["prefs"]
+    prefs.ready.clear()
+    events(c, "X-1", [f"c2-{i}" for i in range(3)])
+    events(c, "X-2", [f"c1-{i}" for i in range(2)])
+    assert _pending(c) == 5
+    pid = c.get("/v1/customers/X-1", headers=h).json()["id"]
+    assert c.delete("/v1/customers/X-1", headers=h).status_code == 200
+    assert _pending(c) == 2  # the outbox rows went with the events
+    prefs.attach(c.app.state.runtime.extras["search"].require())
+    _wait_for(lambda: _pending(c) == 0, "the retry")
+    assert prefs.model.state(pid) is None

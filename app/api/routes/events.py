@@ -36,7 +36,9 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
     `event_id` is safe: it is counted once (`duplicates`).
 
     Keys: developer and admin may send events for anyone; a widget key only for its own
-    visitor (header `X-Visitor-Token` from `POST /v1/widget/session`)."""
+    visitor (header `X-Visitor-Token` from `POST /v1/widget/session`), only the types a
+    browser observes (`TAILOR_WIDGET_EVENT_TYPES`; no purchases by default), and its
+    `event_id`s are scoped to that visitor, so they never collide with the server's."""
     principal.require("widget", "developer", "admin")
     visitor = widget_visitor(request, rt, principal)
     limit = rt.settings.max_body_bytes
@@ -61,11 +63,17 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
         raise PayloadTooLarge(f"a batch holds at most {rt.settings.max_events_per_batch} "
                               f"events; this one has {len(events)}")
 
+    # With a preference model, events go through the learning outbox: learned at once by
+    # this worker, or later by any worker's retry if that fails (model not ready, outage).
+    learn_after = rt.settings.learn_lease_seconds if "prefs" in rt.extras else None
+
     def work() -> Any:
         with rt.sessions() as db:
             return ingest(db, events, weights=rt.settings.all_event_weights,
                           max_skew=rt.settings.max_event_skew_seconds, atomic=atomic,
-                          widget_visitor=visitor)
+                          widget_visitor=visitor,
+                          widget_types=rt.settings.widget_event_types,
+                          learn_after=learn_after)
 
     result = await run_in_threadpool(work)
     if result.accepted:

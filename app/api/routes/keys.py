@@ -10,10 +10,10 @@ from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
+from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require, visitor_tokens
 from app.db.models import ApiKey, AuditLog
 from app.errors import NotFound
-from app.services.auth import Role, create_key, sign_visitor, verify_visitor
+from app.services.auth import Role, create_key
 from app.services.tombstones import refuse_erased_visitor
 
 router = APIRouter(tags=["keys"])
@@ -75,7 +75,10 @@ class WidgetSessionIn(BaseModel):
 
 class WidgetSessionOut(BaseModel):
     visitor_id: str
-    visitor_token: str = Field(description="Send as X-Visitor-Token with widget-key calls.")
+    visitor_token: str = Field(description="Send as X-Visitor-Token with calls made with the "
+                               "same widget key; it expires (TAILOR_VISITOR_TOKEN_MAX_AGE_"
+                               "SECONDS) and a response header X-Visitor-Token-Refresh "
+                               "replaces it past half its life.")
 
 
 @router.post("/widget/session", response_model=WidgetSessionOut,
@@ -83,10 +86,13 @@ class WidgetSessionOut(BaseModel):
 def widget_session(request: Request, rt: RuntimeDep, principal: PrincipalDep,
                    body: Annotated[WidgetSessionIn | None, Body()] = None) -> WidgetSessionOut:
     principal.require("widget", "developer", "admin")
+    tokens = visitor_tokens(rt)
     if body and body.visitor_token:
-        visitor = verify_visitor(rt.secret, body.visitor_token)
+        # Resuming always re-issues: each page load rolls the visitor's expiry forward.
+        visitor, _ = tokens.verify(body.visitor_token, principal.key_id)
         with rt.sessions() as db:
             refuse_erased_visitor(db, visitor)
     else:
         visitor = "v-" + secrets.token_hex(8)
-    return WidgetSessionOut(visitor_id=visitor, visitor_token=sign_visitor(rt.secret, visitor))
+    return WidgetSessionOut(visitor_id=visitor,
+                            visitor_token=tokens.issue(visitor, principal.key_id))
