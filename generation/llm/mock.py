@@ -45,6 +45,7 @@ class MockChatModel(BaseChatModel):
 
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
     _active: int = PrivateAttr(default=0)
+    _emitted: int = PrivateAttr(default=0)
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
@@ -55,6 +56,11 @@ class MockChatModel(BaseChatModel):
     def active(self) -> int:
         """Sync streams running right now (a cancelled one stops at its next token)."""
         return self._active
+
+    @property
+    def emitted(self) -> int:
+        """Tokens the sync streams have yielded so far, all calls together."""
+        return self._emitted
 
     def _enter(self, delta: int) -> None:
         with self._lock:
@@ -116,6 +122,7 @@ class MockChatModel(BaseChatModel):
                     self._raise()
                     return
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+                self._emitted += 1
                 yield chunk
         finally:
             self._enter(-1)
