@@ -221,6 +221,7 @@ class LoadResult:
     label: str
     turns: list[Turn]
     wall: float
+    cpu_per_turn: float  # server CPU seconds during the crowd / turns
     cpu_after: float  # cores busy on average 5-10 s after the last reply
     threads_after: int
     threads_idle: int
@@ -233,13 +234,15 @@ def load_phase(code: Path, label: str, visitors: int, turns: int, env: dict[str,
         asyncio.run(sequential(server, 1))  # warm-up: the model is loaded and cached
         time.sleep(2)
         idle_threads = server.threads()
+        c0 = server.cpu_seconds()
         results, wall = asyncio.run(crowd(server, visitors, turns))
+        per_turn = (server.cpu_seconds() - c0) / max(1, len(results))
         time.sleep(5)
         c5, t5 = server.cpu_seconds(), time.monotonic()
         threads = server.threads()
         time.sleep(5)
         cpu_after = (server.cpu_seconds() - c5) / (time.monotonic() - t5)
-        return LoadResult(label, results, wall, cpu_after, threads, idle_threads)
+        return LoadResult(label, results, wall, per_turn, cpu_after, threads, idle_threads)
     finally:
         server.stop()
 
@@ -303,7 +306,8 @@ def load_row(r: LoadResult) -> str:
             f"{pct(firsts, 0.5) * 1000:.0f} | {pct(firsts, 0.95) * 1000:.0f} | "
             f"{pct(firsts, 0.99) * 1000:.0f} | {pct(by_llm, 0.95) * 1000:.0f} / "
             f"{pct(by_tmpl, 0.95) * 1000:.0f} | {pct([t.total for t in ok], 0.95):.1f} | "
-            f"{r.wall:.1f} | {r.cpu_after:.2f} | {r.threads_idle} -> {r.threads_after} |")
+            f"{r.wall:.1f} | {r.cpu_per_turn * 1000:.0f} | {r.cpu_after:.2f} | "
+            f"{r.threads_idle} -> {r.threads_after} |")
 
 
 def dead_row(label: str, kind: str, turns: list[Turn], failures: int) -> str:
@@ -377,8 +381,9 @@ def main() -> None:
           f"load average at the end {load1:.2f} {load5:.2f} {load15:.2f}\n")
     print("| code | turns | errors | LLM replies | template replies | first words p50 (ms) "
           "| p95 (ms) | p99 (ms) | p95 LLM / template (ms) | turn p95 (s) | total (s) "
-          "| CPU busy 5-10 s after (cores) | server threads idle -> 5 s after |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+          "| server CPU per turn (ms) | CPU busy 5-10 s after (cores) "
+          "| server threads idle -> 5 s after |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in loads:
         print(load_row(r))
     if dead:
