@@ -124,6 +124,10 @@ class Settings(BaseSettings):
                                              "templates only this long, then one probe")
     chat_max_turns: int = Field(default=128, ge=1, description="Chat turns in progress per "
                                 "worker; more get 503 with Retry-After")
+    chat_first_words_seconds: float = Field(default=1.0, gt=0, le=120, description="Once a "
+                                            "turn is ready, the LLM must start writing (slot "
+                                            "wait + first token) within this, else the "
+                                            "item-built reply; raise it for a slow remote LLM")
 
     log_level: str = "INFO"
     log_json: bool = True

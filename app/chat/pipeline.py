@@ -80,6 +80,9 @@ class PreparedTurn:
     meta: dict[str, Any] = field(default_factory=dict)
     cancel: CancelToken = field(default_factory=CancelToken)
     """Triggered when the shopper goes away: the LLM stops writing this reply at once."""
+    first_words_by: float | None = None
+    """``time.monotonic()`` time by which the LLM must have started writing (slot wait and
+    first token), else the item-built reply; None: only the LLM's own deadlines."""
 
 
 class TurnPipeline:
@@ -274,7 +277,7 @@ class TurnPipeline:
         checked = CheckedStream(turn.grounding, MAX_SENTENCES)
         degraded = False
         stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "",
-                                  cancel=turn.cancel)
+                                  cancel=turn.cancel, first_words_by=turn.first_words_by)
         try:
             for chunk in stream:
                 if chunk.degraded:

@@ -189,8 +189,13 @@ class ResilientChat:
         if self.on_first_token is not None:
             self.on_first_token(seconds)
 
-    def _admit(self) -> tuple[_Call | None, LLMError | None]:
+    def _admit(self, first_words_by: float | None = None
+               ) -> tuple[_Call | None, LLMError | None]:
         """Breaker first (an open circuit costs nothing), then a gate slot."""
+        left = None if first_words_by is None else first_words_by - time.monotonic()
+        if left is not None and left <= 0:
+            return None, LLMOverloadedError("no time left for the LLM in this turn's "
+                                            "first-words budget")
         granted: Pass | None = "call"
         if self.breaker is not None:
             granted = self.breaker.allow()
@@ -200,7 +205,7 @@ class ResilientChat:
                     f"LLM circuit open after repeated failures ({stats.last_error}); "
                     f"next probe in {stats.retry_in:.0f}s")
         call = _Call(self, granted if self.breaker is not None else None)
-        if self.gate is not None and not self.gate.try_acquire():
+        if self.gate is not None and not self.gate.try_acquire(left):
             call.end()
             return None, LLMOverloadedError(
                 f"all {self.gate.slots} LLM slots busy for {self.gate.wait:.2f}s")
@@ -249,14 +254,20 @@ class ResilientChat:
         *,
         fallback: Fallback | None = None,
         cancel: CancelToken | None = None,
+        first_words_by: float | None = None,
         **kwargs: Any,
     ) -> Iterator[ReplyChunk]:
         """Stream the reply; a failure, a missed deadline, an open circuit or a full gate
         ends it with the fallback text. ``cancel`` (triggered from any thread, e.g. when
-        the shopper disconnects) stops the backend and ends the stream without fallback."""
+        the shopper disconnects) stops the backend and ends the stream without fallback.
+
+        ``first_words_by`` (``time.monotonic()`` time) is the caller's own budget for the
+        first words: the slot wait and the first token must fit in it, else the fallback.
+        Already past it: ``LLMOverloadedError`` at once, the backend not called nor blamed;
+        no first token by then: ``LLMTimeoutError``, a breaker failure like any timeout."""
         if cancel is not None and cancel.cancelled:
             return
-        call, refused = self._admit()
+        call, refused = self._admit(first_words_by)
         if call is None:
             assert refused is not None
             self._count(refused)
@@ -296,10 +307,20 @@ class ResilientChat:
         partial = ""
         try:
             while True:
+                own = self._wait(call.started, bool(partial))
+                wait = own
+                if first_words_by is not None and not partial:
+                    budget = max(0.0, first_words_by - time.monotonic())
+                    wait = budget if own is None else min(own, budget)
                 try:
-                    item = items.get(timeout=self._wait(call.started, bool(partial)))
+                    item = items.get(timeout=wait)
                 except queue.Empty:
-                    error: LLMError = self._timeout_error(bool(partial))
+                    error: LLMError = (
+                        LLMTimeoutError("no first token within the turn's first-words budget")
+                        if wait != own else self._timeout_error(bool(partial)))
+                    # Either way a failure for the breaker: a backend that cannot start
+                    # within the budget (dead behind retries, or starved of CPU) is best
+                    # left alone for a while; that also sheds load.
                     call.failed(error)
                     yield self._degrade(error, partial, fallback)
                     return

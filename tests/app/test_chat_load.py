@@ -127,6 +127,7 @@ def live_server(tmp_path: Any, sqlite_url: str) -> Iterator[tuple[str, Any]]:
     app = create_app(make_settings(tmp_path, sqlite_url, search_enabled=True,
                                    llm_backend="mock", llm_parallel=1,
                                    llm_first_token_timeout_seconds=60,
+                                   chat_first_words_seconds=120,
                                    llm_timeout_seconds=120))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -183,3 +184,18 @@ def test_a_disconnect_stops_the_generation(live_server: tuple[str, Any], silent:
         assert eventually(lambda: rt.extras["chat_turns"].active == 0)
         assert mock.emitted < 3000
         assert chat.stats().outcomes.get("cancelled") == 1
+
+
+def test_an_overloaded_worker_skips_the_llm(app_factory: Any, sqlite_url: str) -> None:
+    """Preparing the turn took longer than the first-words budget while other turns were
+    in progress: the items' reply goes out at once and the model is not run at all."""
+    c = make(app_factory, sqlite_url, llm_backend="mock", chat_first_words_seconds=1e-6)
+    chat = c.app.state.runtime.extras["chat"].chat
+    chat.model = mock = slow_mock()
+    limiter = c.app.state.runtime.extras["chat_turns"]
+    assert limiter.try_enter()  # another turn in progress: this one finds a busy worker
+    code, events = turn(c, c.wh, "I need a warm sweater")
+    limiter.leave()
+    assert code == 200 and events[-1][1]["degraded"] is True
+    assert "Merino Wool Crew Sweater" in text_of(events)
+    assert mock.calls == [] and chat.stats().outcomes == {"busy": 1}

@@ -250,3 +250,22 @@ def test_no_helper_thread_outlives_an_abandoned_http_reply(
         for _ in range(3):
             assert chat.invoke("hi").degraded
         assert eventually(lambda: http_threads() == before)
+
+
+def test_the_callers_first_words_budget() -> None:
+    """A budget for the first words (the shopper is waiting): a slow start ends with the
+    template and counts as a timeout; a budget already spent does not call the model."""
+    breaker = CircuitBreaker(failure_threshold=2, reset_timeout=60)
+    mock = MockChatModel(first_token_delay=600)
+    chat = ResilientChat(mock, breaker=breaker, gate=AdmissionGate(1), fallback=template,
+                         first_token_timeout=900)
+    late = chat.invoke("hi", first_words_by=time.monotonic() + 0.1)
+    assert late.degraded and isinstance(late.error, LLMTimeoutError)
+    assert "first-words budget" in str(late.error)
+    assert breaker.stats().consecutive_failures == 1
+    assert eventually(lambda: mock.active == 0)  # and the slow start was stopped
+    spent = chat.invoke("hi", first_words_by=time.monotonic() - 1)  # nothing left at all
+    assert spent.degraded and isinstance(spent.error, LLMOverloadedError)
+    assert len(mock.calls) == 1  # the second never reached the model ...
+    assert breaker.stats().consecutive_failures == 1  # ... nor was it blamed
+    assert chat.stats().outcomes == {"timeout": 1, "busy": 1}

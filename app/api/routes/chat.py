@@ -93,12 +93,26 @@ async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Str
     except BaseException:
         release()
         raise
+    turn.first_words_by = _first_words_by(rt, started)
     events = _body(rt, pipeline, turn, started, release)
     # Safety net: a body never iterated (client gone before the first byte) still
     # gives its place back when it is dropped.
     weakref.finalize(events, release)
     return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _first_words_by(rt: Runtime, started: float) -> float:
+    """The LLM gets the first-words budget from now, when the turn is ready. If preparing
+    it alone took longer while other turns were in progress (the worker is overloaded),
+    the LLM is skipped: the items' reply goes out at once and the CPU the model would
+    take goes to the other turns. (A slow turn on its own, e.g. the first after start-up,
+    is no overload.)"""
+    budget = rt.settings.chat_first_words_seconds
+    limiter = rt.extras.get("chat_turns")
+    busy = limiter is not None and limiter.active > 1
+    overloaded = busy and time.perf_counter() - started >= budget
+    return time.monotonic() + (0.0 if overloaded else budget)
 
 
 class _Once:
