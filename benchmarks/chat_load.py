@@ -225,6 +225,7 @@ class LoadResult:
     cpu_after: float  # cores busy on average 5-10 s after the last reply
     threads_after: int
     threads_idle: int
+    llm_outcomes: str = ""  # the server's own tailor_llm_* counters (new code only)
 
 
 def load_phase(code: Path, label: str, visitors: int, turns: int, env: dict[str, str]
@@ -237,12 +238,20 @@ def load_phase(code: Path, label: str, visitors: int, turns: int, env: dict[str,
         c0 = server.cpu_seconds()
         results, wall = asyncio.run(crowd(server, visitors, turns))
         per_turn = (server.cpu_seconds() - c0) / max(1, len(results))
+        metrics = httpx.get(f"{server.base}/metrics", timeout=10).text
+        outcomes = ", ".join(
+            line.split("{", 1)[-1].replace('reason="', "").replace('"}', "").replace(
+                "tailor_llm_replies_total ", "llm ")
+            for line in metrics.splitlines()
+            if line.startswith(("tailor_llm_degraded_total{", "tailor_llm_replies_total "))
+            and not line.endswith(" 0.0"))
         time.sleep(5)
         c5, t5 = server.cpu_seconds(), time.monotonic()
         threads = server.threads()
         time.sleep(5)
         cpu_after = (server.cpu_seconds() - c5) / (time.monotonic() - t5)
-        return LoadResult(label, results, wall, per_turn, cpu_after, threads, idle_threads)
+        return LoadResult(label, results, wall, per_turn, cpu_after, threads, idle_threads,
+                          outcomes)
     finally:
         server.stop()
 
@@ -386,6 +395,9 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for r in loads:
         print(load_row(r))
+    for r in loads:
+        if r.llm_outcomes:
+            print(f"\n{r.label}: server counters after the load: {r.llm_outcomes}")
     if dead:
         print(f"\nDead LLM, one visitor, sequential turns (cost = POST to `done`; the first "
               f"{failures} turns are before the breaker can open):\n")
