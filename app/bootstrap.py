@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -84,21 +85,43 @@ def _attach_sentiment(rt: Runtime, pipeline: Any) -> None:
 
 
 def build_chat(rt: Runtime, search: object) -> object:
-    """The turn pipeline with the configured LLM behind deadlines and a fallback."""
+    """The turn pipeline with the configured LLM behind admission control, a circuit
+    breaker, deadlines and a fallback; its state goes to /readyz and /metrics."""
+    from app.chat.capacity import LLM_FIRST_TOKEN, TurnLimiter, llm_status, watch
     from app.chat.pipeline import TurnPipeline
-    from generation import ResilientChat, make_chat_model
+    from generation.llm import AdmissionGate, CircuitBreaker, ResilientChat, make_chat_model
 
     s = rt.settings
     llm = make_chat_model({
         "backend": s.llm_backend, "base_url": s.llm_base_url, "api_key": s.llm_api_key,
         "model": s.llm_model, "n_threads": s.llm_threads, "max_tokens": s.llm_max_tokens,
         "temperature": s.llm_temperature, "timeout": s.llm_timeout_seconds, "seed": 7,
-        "avoid_words": s.llm_avoid_words})
-    chat = ResilientChat(llm, first_token_timeout=s.llm_first_token_timeout_seconds,
-                         total_timeout=s.llm_timeout_seconds)
-    return TurnPipeline(chat=chat, search=search, prefs=rt.extras.get("prefs"),
-                        sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name,
-                        prompt_products=s.llm_prompt_products)
+        "avoid_words": s.llm_avoid_words, "parallel": s.llm_parallel})
+    chat = ResilientChat(
+        llm, first_token_timeout=s.llm_first_token_timeout_seconds,
+        total_timeout=s.llm_timeout_seconds,
+        gate=AdmissionGate(s.llm_parallel, queue=s.llm_queue, wait=s.llm_queue_wait_seconds),
+        breaker=CircuitBreaker(s.llm_breaker_failures, s.llm_breaker_reset_seconds),
+        on_first_token=LLM_FIRST_TOKEN.observe)
+    pipeline = TurnPipeline(chat=chat, search=search, prefs=rt.extras.get("prefs"),
+                            sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name,
+                            prompt_products=s.llm_prompt_products)
+    limiter = TurnLimiter(s.chat_max_turns)
+    rt.extras["chat_turns"] = limiter
+    rt.readiness["llm"] = lambda: llm_status(chat)
+    watch(chat, limiter)
+    if s.llm_backend == "embedded":
+        # Load the model now, off the start-up path, rather than in the first turns.
+        threading.Thread(target=_load_llm, args=(llm,), daemon=True,
+                         name="tailor-llm-load").start()
+    return pipeline
+
+
+def _load_llm(llm: Any) -> None:
+    try:
+        llm.load()
+    except Exception as exc:  # turns degrade to templates; the breaker stops the retries
+        log.warning("the LLM could not be loaded: %s", exc)
 
 
 def shutdown(rt: Runtime) -> None:

@@ -137,6 +137,26 @@ class Settings(BaseSettings):
                                         "unfortunately", "condolences", "misunderstanding")
     llm_timeout_seconds: float = Field(default=30.0, gt=0)
     llm_first_token_timeout_seconds: float = Field(default=8.0, gt=0)
+    # Load and outages (docs/llm.md "Load and outages"). Generations at once per worker:
+    # llama.cpp slots decoded together (continuous batching) for the embedded model, or
+    # concurrent requests to TAILOR_LLM_BASE_URL. A turn that finds them all busy waits in
+    # a short queue for a short while, then answers with its item-built reply at once.
+    llm_parallel: int = Field(default=4, ge=1, le=64, description="LLM generations at once "
+                              "per worker (llama.cpp slots for the embedded model)")
+    llm_queue: int = Field(default=4, ge=0, le=1024, description="Turns that may wait for "
+                           "a busy LLM slot; more answer from templates at once")
+    llm_queue_wait_seconds: float = Field(default=0.3, ge=0, le=10, description="Longest "
+                                          "wait for an LLM slot before the template reply")
+    llm_breaker_failures: int = Field(default=3, ge=1, description="Consecutive LLM "
+                                      "failures or timeouts that open the circuit")
+    llm_breaker_reset_seconds: float = Field(default=30.0, gt=0, description="Open circuit: "
+                                             "templates only this long, then one probe")
+    chat_max_turns: int = Field(default=128, ge=1, description="Chat turns in progress per "
+                                "worker; more get 503 with Retry-After")
+    chat_first_words_seconds: float = Field(default=1.0, gt=0, le=120, description="Once a "
+                                            "turn is ready, the LLM must start writing (slot "
+                                            "wait + first token) within this, else the "
+                                            "item-built reply; raise it for a slow remote LLM")
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -8,15 +8,19 @@ enter, so callers only ever catch these::
     │   ├── LLMUnavailableError      backend down: connect refused, 5xx/429 after retries,
     │   │                            model file missing or failed to load
     │   ├── LLMTimeoutError          no first token / no full reply within the deadline
-    │   └── LLMResponseError         backend answered, but with a client error (4xx)
-    │                                or a payload we cannot read
+    │   ├── LLMResponseError         backend answered, but with a client error (4xx)
+    │   │                            or a payload we cannot read
+    │   ├── LLMOverloadedError       no generation slot free in time (admission control)
+    │   │   └── CircuitOpenError     the backend failed repeatedly: not even tried now
+    │   └── LLMCancelledError        the reply was abandoned (shopper left, deadline)
     └── PromptError                  a prompt template is wrong or wrongly used
         ├── PromptNotFoundError      no YAML file for that name (and version)
         ├── PromptValidationError    the YAML is malformed or breaks the schema
         └── PromptRenderError        rendering failed
             └── MissingVariableError a required variable was not supplied
 
-``ResilientChat`` catches :class:`LLMError` and turns it into a degraded reply;
+``ResilientChat`` catches :class:`LLMError` and turns it into a degraded reply (and
+raises the last three itself, before any backend call for the first two);
 :class:`PromptError` always propagates, because it is a programming error.
 """
 
@@ -24,7 +28,10 @@ from __future__ import annotations
 
 __all__ = [
     "GenerationError",
+    "CircuitOpenError",
+    "LLMCancelledError",
     "LLMError",
+    "LLMOverloadedError",
     "LLMResponseError",
     "LLMTimeoutError",
     "LLMUnavailableError",
@@ -54,6 +61,18 @@ class LLMTimeoutError(LLMError):
 
 class LLMResponseError(LLMError):
     """The backend answered with a client error or a payload that cannot be read."""
+
+
+class LLMOverloadedError(LLMError):
+    """Every generation slot stayed busy for the whole admission wait: not sent at all."""
+
+
+class CircuitOpenError(LLMOverloadedError):
+    """The circuit breaker is open after repeated failures: the backend is not called."""
+
+
+class LLMCancelledError(LLMError):
+    """The caller abandoned the reply; the backend was told to stop."""
 
 
 class PromptError(GenerationError):

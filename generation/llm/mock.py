@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
@@ -22,6 +23,8 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
+from generation.llm.cancel import CANCEL_KWARG, CancelToken
+
 __all__ = ["MockChatModel"]
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
@@ -29,6 +32,8 @@ _TOKEN = re.compile(r"\s*\S+|\s+")
 
 class MockChatModel(BaseChatModel):
     """Replies from a script: ``replies`` in turn, or ``respond(messages)`` if given."""
+
+    accepts_cancel_token: ClassVar[bool] = True
 
     replies: list[str] = Field(default_factory=lambda: ["This is a mock reply."])
     respond: Callable[[list[BaseMessage]], str] | None = None
@@ -39,10 +44,27 @@ class MockChatModel(BaseChatModel):
     token_delay: float = Field(default=0.0, ge=0)
 
     _calls: list[list[BaseMessage]] = PrivateAttr(default_factory=list)
+    _active: int = PrivateAttr(default=0)
+    _emitted: int = PrivateAttr(default=0)
+    _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @property
     def _llm_type(self) -> str:
         return "tailor-mock"
+
+    @property
+    def active(self) -> int:
+        """Sync streams running right now (a cancelled one stops at its next token)."""
+        return self._active
+
+    @property
+    def emitted(self) -> int:
+        """Tokens the sync streams have yielded so far, all calls together."""
+        return self._emitted
+
+    def _enter(self, delta: int) -> None:
+        with self._lock:
+            self._active += delta
 
     @property
     def calls(self) -> list[list[BaseMessage]]:
@@ -88,14 +110,22 @@ class MockChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        for delay, token in self._tokens(messages):
-            if delay:
-                time.sleep(delay)
-            if token is None:
-                self._raise()
-                return
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
-            yield chunk
+        cancel: CancelToken | None = kwargs.pop(CANCEL_KWARG, None)
+        self._enter(+1)
+        try:
+            for delay, token in self._tokens(messages):
+                if cancel is not None and cancel.wait(delay):
+                    return  # like a real backend: a cancelled reply stops at once
+                if cancel is None and delay:
+                    time.sleep(delay)
+                if token is None:
+                    self._raise()
+                    return
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=token))
+                self._emitted += 1
+                yield chunk
+        finally:
+            self._enter(-1)
 
     async def _astream(
         self,
@@ -104,6 +134,7 @@ class MockChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs.pop(CANCEL_KWARG, None)
         for delay, token in self._tokens(messages):
             if delay:
                 await asyncio.sleep(delay)

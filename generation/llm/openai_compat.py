@@ -9,12 +9,14 @@ connection failures, 429 and 5xx; once text has streamed, a failure is final.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
 import random
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 from langchain_core.callbacks import (
@@ -26,8 +28,15 @@ from langchain_core.messages import BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr, SecretStr
 
-from generation.errors import LLMError, LLMResponseError, LLMTimeoutError, LLMUnavailableError
+from generation.errors import (
+    LLMCancelledError,
+    LLMError,
+    LLMResponseError,
+    LLMTimeoutError,
+    LLMUnavailableError,
+)
 from generation.llm._messages import chunk_from_openai, message_from_openai, to_openai_messages
+from generation.llm.cancel import CANCEL_KWARG, CancelToken
 
 __all__ = ["OpenAICompatibleChatModel"]
 
@@ -66,6 +75,36 @@ def _iter_sse_events(lines: Iterator[str]) -> Iterator[Mapping[str, Any]]:
             yield event
 
 
+class _Hangup:
+    """Shuts a request's socket down when its reply is cancelled.
+
+    Closing a socket does not wake a thread blocked reading it (on Linux); ``shutdown``
+    does, so a reply abandoned while the backend is silent ends at once instead of at
+    the read timeout, and the backend sees the connection drop and stops generating.
+    The socket is caught through httpcore's ``trace`` hook as the connection opens.
+    """
+
+    def __init__(self, token: CancelToken) -> None:
+        self.token = token
+        self._unregister: list[Any] = []
+
+    def trace(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == "connection.connect_tcp.complete" and info.get("return_value") is not None:
+            sock = info["return_value"].get_extra_info("socket")
+            if isinstance(sock, socket.socket):
+                self._unregister.append(self.token.on_cancel(lambda: _shutdown(sock)))
+
+    def done(self) -> None:
+        for unregister in self._unregister:
+            unregister()
+        self._unregister.clear()
+
+
+def _shutdown(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # already closed: nothing left to stop
+        sock.shutdown(socket.SHUT_RDWR)
+
+
 def _parse_json(text: str | bytes) -> Mapping[str, Any]:
     try:
         value = json.loads(text)
@@ -82,6 +121,9 @@ class OpenAICompatibleChatModel(BaseChatModel):
     ``base_url`` is the API root that ``/chat/completions`` hangs off, e.g.
     ``http://localhost:11434/v1`` (Ollama) or ``http://localhost:8000/v1`` (vLLM).
     """
+
+    accepts_cancel_token: ClassVar[bool] = True
+    """``stream(..., cancel_token=CancelToken())`` shuts the connection down when cancelled."""
 
     base_url: str
     model: str = "default"
@@ -132,7 +174,10 @@ class OpenAICompatibleChatModel(BaseChatModel):
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._client = httpx.Client(timeout=self._timeout(), headers=self._headers())
+            # One connection per reply (no keep-alive): a cancelled reply's socket is the
+            # one caught as it opened (see _Hangup), never a pooled one we did not see.
+            self._client = httpx.Client(timeout=self._timeout(), headers=self._headers(),
+                                        limits=httpx.Limits(max_keepalive_connections=0))
         return self._client
 
     @property
@@ -187,22 +232,28 @@ class OpenAICompatibleChatModel(BaseChatModel):
         attempts = self.max_retries + 1
         return LLMUnavailableError(f"LLM backend unavailable after {attempts} attempt(s): {reason}")
 
-    def _transport_error(self, exc: httpx.HTTPError) -> LLMError:
+    def _transport_error(self, exc: httpx.HTTPError, token: CancelToken | None = None
+                         ) -> LLMError:
+        if token is not None and token.cancelled:
+            return LLMCancelledError(f"reply abandoned; connection to {self._url} shut down")
         if isinstance(exc, httpx.TimeoutException):
             return LLMTimeoutError(f"LLM backend at {self._url} timed out: {exc!r}")
         return LLMUnavailableError(f"LLM backend at {self._url} failed: {exc!r}")
 
     # -- sync --------------------------------------------------------------------
 
-    def _open(self, payload: dict[str, Any]) -> httpx.Response:
+    def _open(self, payload: dict[str, Any], hangup: _Hangup | None = None) -> httpx.Response:
         """POST with retries; returns an open (streaming) response with a 2xx status."""
         reason = ""
         hint: float | None = None
+        token = hangup.token if hangup is not None else None
+        extensions = {"trace": hangup.trace} if hangup is not None else None
         for attempt in range(self.max_retries + 1):
-            if attempt:
-                time.sleep(self._delay(attempt - 1, hint))
+            if attempt and _sleep(self._delay(attempt - 1, hint), token):
+                raise LLMCancelledError("reply abandoned while waiting to retry")
             try:
-                request = self.client.build_request("POST", self._url, json=payload)
+                request = self.client.build_request("POST", self._url, json=payload,
+                                                    extensions=extensions)
                 response = self.client.send(request, stream=True)
                 if response.status_code >= 400:
                     try:
@@ -213,9 +264,12 @@ class OpenAICompatibleChatModel(BaseChatModel):
             except _Retry as retry:
                 reason, hint = str(retry), retry.delay
             except _RETRYABLE_TRANSPORT as exc:
+                if token is not None and token.cancelled:
+                    raise LLMCancelledError("reply abandoned before the backend answered") \
+                        from exc
                 reason, hint = repr(exc), None
             except httpx.HTTPError as exc:
-                raise self._transport_error(exc) from exc
+                raise self._transport_error(exc, token) from exc
         raise self._give_up(reason)
 
     def _generate(
@@ -225,6 +279,7 @@ class OpenAICompatibleChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        kwargs.pop(CANCEL_KWARG, None)  # a whole reply: nothing to stop half-way
         response = self._open(self._payload(messages, stop, stream=False, **kwargs))
         try:
             body = response.read()
@@ -242,16 +297,22 @@ class OpenAICompatibleChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        response = self._open(self._payload(messages, stop, stream=True, **kwargs))
+        token: CancelToken | None = kwargs.pop(CANCEL_KWARG, None)
+        hangup = _Hangup(token) if token is not None else None
         try:
-            for event in _iter_sse_events(response.iter_lines()):
-                chunk = chunk_from_openai(event)
-                if chunk is not None:
-                    yield chunk
-        except httpx.HTTPError as exc:
-            raise self._transport_error(exc) from exc
+            response = self._open(self._payload(messages, stop, stream=True, **kwargs), hangup)
+            try:
+                for event in _iter_sse_events(response.iter_lines()):
+                    chunk = chunk_from_openai(event)
+                    if chunk is not None:
+                        yield chunk
+            except httpx.HTTPError as exc:
+                raise self._transport_error(exc, token) from exc
+            finally:
+                response.close()
         finally:
-            response.close()
+            if hangup is not None:
+                hangup.done()
 
     # -- async -------------------------------------------------------------------
 
@@ -285,6 +346,7 @@ class OpenAICompatibleChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
+        kwargs.pop(CANCEL_KWARG, None)
         response = await self._aopen(self._payload(messages, stop, stream=False, **kwargs))
         try:
             body = await response.aread()
@@ -302,6 +364,7 @@ class OpenAICompatibleChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
+        kwargs.pop(CANCEL_KWARG, None)  # async callers cancel the task; aclose() ends the stream
         response = await self._aopen(self._payload(messages, stop, stream=True, **kwargs))
         try:
             data: list[str] = []
@@ -320,6 +383,14 @@ class OpenAICompatibleChatModel(BaseChatModel):
             raise self._transport_error(exc) from exc
         finally:
             await response.aclose()
+
+
+def _sleep(seconds: float, token: CancelToken | None) -> bool:
+    """Sleep before a retry; True if the reply was abandoned meanwhile."""
+    if token is None:
+        time.sleep(seconds)
+        return False
+    return token.wait(seconds)
 
 
 def _feed_sse_line(data: list[str], line: str) -> Iterator[Mapping[str, Any] | None]:

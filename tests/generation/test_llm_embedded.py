@@ -117,3 +117,51 @@ def test_avoid_words_are_never_written(llm: EmbeddedChatModel) -> None:
     assert "sorry" in str(free.invoke(ask).content).lower()  # what the ban is for
     reply = str(banned.invoke(ask).content)
     assert reply.strip() and "sorry" not in reply.lower()
+
+
+def _settled(check: object, cap: float = 30.0) -> bool:
+    """Poll until ``check()`` holds; the cap only stops a broken test from hanging."""
+    import time
+
+    end = time.monotonic() + cap
+    while time.monotonic() < end:
+        if check():  # type: ignore[operator]
+            return True
+        time.sleep(0.02)
+    return bool(check())  # type: ignore[operator]
+
+
+def test_an_abandoned_reply_frees_its_llama_cpp_slot(llm: EmbeddedChatModel) -> None:
+    """The shopper leaves mid-reply: decoding stops (llama.cpp reports no request left)
+    and no helper thread keeps running."""
+    from generation.llm import AdmissionGate, CancelToken
+
+    def helpers() -> int:
+        return sum(1 for t in threading.enumerate()
+                   if t.name in {"tailor-resilient-chat", "tailor-llamacpp-stream"})
+
+    before = helpers()
+    gate = AdmissionGate(1)
+    chat = ResilientChat(llm, gate=gate, fallback=lambda error, partial: "template")
+    cancel = CancelToken()
+    stream = chat.stream("Count from one to two hundred.", cancel=cancel, max_tokens=400)
+    next(stream)
+    assert llm.slot_usage()["processing"] == 1
+    cancel.cancel()
+    assert list(stream) == []  # nobody is listening: no template either
+    assert _settled(lambda: llm.slot_usage() == {"processing": 0, "deferred": 0})
+    assert _settled(lambda: helpers() == before and gate.stats().in_flight == 0)
+
+
+def test_parallel_slots_decode_together() -> None:
+    """n_parallel slots with continuous batching: two replies decode at once, none waits
+    in llama.cpp's queue."""
+    model = EmbeddedChatModel(n_threads=1, n_ctx=512, parallel=2, max_tokens=200,
+                              temperature=0.0)
+    first = model.stream("Count from one to a hundred.")
+    second = model.stream("Name every colour you know.")
+    next(first), next(second)
+    assert model.slot_usage() == {"processing": 2, "deferred": 0}
+    first.close()
+    second.close()
+    assert _settled(lambda: model.slot_usage()["processing"] == 0)

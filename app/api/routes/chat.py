@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import json
 import logging
-from collections.abc import Iterator
+import time
+import weakref
+from collections.abc import AsyncIterator, Generator
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 
 from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
+from app.chat.capacity import FIRST_WORDS, TURNS_REJECTED
 from app.errors import (
     DependencyUnavailable,
     Forbidden,
@@ -52,7 +58,9 @@ def sse(event: str, data: dict[str, Any]) -> str:
              description=SSE_DOC, response_class=StreamingResponse,
              responses={200: {"content": {"text/event-stream": {}}},
                         413: {"description": "Body over 64 kB"},
-                        422: {"description": "Empty or too long message, bad session id"}},
+                        422: {"description": "Empty or too long message, bad session id"},
+                        503: {"description": "Too many conversations at once on this "
+                              "worker: retry after `Retry-After` seconds"}},
              openapi_extra={"requestBody": {"required": True, "content": {
                  "application/json": {"schema": {"$ref": "#/components/schemas/ChatIn"}}}}})
 async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> StreamingResponse:
@@ -77,10 +85,97 @@ async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Str
     pipeline = rt.extras.get("chat")
     if pipeline is None:
         raise DependencyUnavailable("the chat assistant is not enabled on this server")
-    turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
-                                   payload)
-    return StreamingResponse(_events(rt, pipeline, turn), media_type="text/event-stream",
+    started = time.perf_counter()
+    release = _enter(rt)
+    try:
+        turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
+                                       payload)
+    except BaseException:
+        release()
+        raise
+    turn.first_words_by = _first_words_by(rt, started)
+    events = _body(rt, pipeline, turn, started, release)
+    # Safety net: a body never iterated (client gone before the first byte) still
+    # gives its place back when it is dropped.
+    weakref.finalize(events, release)
+    return StreamingResponse(events, media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+def _first_words_by(rt: Runtime, started: float) -> float:
+    """The LLM gets the first-words budget from now, when the turn is ready. If preparing
+    it alone took longer while other turns were in progress (the worker is overloaded),
+    the LLM is skipped: the items' reply goes out at once and the CPU the model would
+    take goes to the other turns. (A slow turn on its own, e.g. the first after start-up,
+    is no overload.)"""
+    budget = rt.settings.chat_first_words_seconds
+    limiter = rt.extras.get("chat_turns")
+    busy = limiter is not None and limiter.active > 1
+    overloaded = busy and time.perf_counter() - started >= budget
+    return time.monotonic() + (0.0 if overloaded else budget)
+
+
+class _Once:
+    """Give a turn's place back exactly once, whichever path gets there first."""
+
+    def __init__(self, leave: Any) -> None:
+        self._leave = leave
+
+    def __call__(self) -> None:
+        leave, self._leave = self._leave, None
+        if leave is not None:
+            leave()
+
+
+def _enter(rt: Runtime) -> _Once:
+    """Take a place among this worker's turns in progress, or 503 with Retry-After."""
+    limiter = rt.extras.get("chat_turns")
+    if limiter is None:
+        return _Once(None)
+    if not limiter.try_enter():
+        TURNS_REJECTED.inc()
+        raise DependencyUnavailable(
+            f"the assistant is answering {limiter.limit} conversations on this server "
+            "already; retry in a moment", headers={"Retry-After": "1"})
+    return _Once(limiter.leave)
+
+
+async def _body(rt: Runtime, pipeline: Any, turn: Any, started: float,
+                release: _Once) -> AsyncIterator[str]:
+    """The SSE events, each produced on a worker thread. When the client disconnects the
+    server cancels this generator: the turn's cancel token stops the LLM at once (the
+    thread blocked on its next token returns), instead of letting it write to nobody."""
+    events = _events(rt, pipeline, turn)
+    first = True
+    try:
+        while True:
+            item = await anyio.to_thread.run_sync(_next, events, turn.cancel,
+                                                  abandon_on_cancel=True)
+            if item is None:
+                return
+            if first and item.startswith("event: token"):
+                first = False
+                FIRST_WORDS.labels(turn.meta.get("first_words", "template")).observe(
+                    time.perf_counter() - started)
+            yield item
+    finally:
+        turn.cancel.cancel()  # a no-op once the reply is complete
+        if inspect.getgeneratorstate(events) != inspect.GEN_RUNNING:  # else see _next
+            _close(events)
+        release()
+
+
+def _next(events: Generator[str, None, None], cancel: Any) -> str | None:
+    item = next(events, None)
+    if cancel.cancelled:  # abandoned while this thread was writing: end the turn here
+        _close(events)
+        return None
+    return item
+
+
+def _close(events: Generator[str, None, None]) -> None:
+    with contextlib.suppress(ValueError):  # being closed by the other path right now
+        events.close()
 
 
 def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
@@ -103,7 +198,7 @@ def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
         return turn
 
 
-def _events(rt: Runtime, pipeline: Any, turn: Any) -> Iterator[str]:
+def _events(rt: Runtime, pipeline: Any, turn: Any) -> Generator[str, None, None]:
     yield sse("session", {"session_id": turn.session.id})
     try:
         for event, data in pipeline.stream(turn):
