@@ -50,8 +50,8 @@ K = 10
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "online_retail_dev" / "online_retail_dev.csv.gz"
 VALID_START = datetime(2011, 5, 1, tzinfo=UTC)
 TEST_START = datetime(2011, 6, 1, tzinfo=UTC)
-GRID_WEIGHT = (1.0, 2.0, 3.0, 5.0, 8.0)
-GRID_OVERDUE = (1.0, 3.0, 10.0)
+GRID_WEIGHT = (2.0, 4.0, 8.0)
+GRID_HORIZON = (0.0, 30.0, 60.0)
 
 
 @dataclass(frozen=True)
@@ -220,15 +220,16 @@ def evaluate(lines: list[Line], titles: dict[str, str], start: datetime, end: da
     if knobs is None:  # validation: choose the knobs
         grid = {}
         for w in GRID_WEIGHT:
-            for o in GRID_OVERDUE:
+            for h in GRID_HORIZON:
                 m = metrics(tailor_lists(model, customers, ids, start, repurchase_weight=w,
-                                         repurchase_overdue=o, repurchase_never_penalty=4.0),
-                            truth)
-                grid[f"w={w} overdue={o}"] = m
-                print(f"  valid w={w} overdue={o}: {m}", flush=True)
+                                         repurchase_horizon_days=h,
+                                         repurchase_never_penalty=4.0), truth)
+                grid[f"w={w} horizon={h}"] = m
+                print(f"  valid w={w} horizon={h}: {m}", flush=True)
         best = max(grid, key=lambda k: (grid[k]["Recall@10"] + grid[k]["HR@10"]))
-        w_s, o_s = best.split()
-        knobs = {"repurchase_weight": float(w_s[2:]), "repurchase_overdue": float(o_s[8:])}
+        w_s, h_s = best.split()
+        knobs = {"repurchase_weight": float(w_s[2:]),
+                 "repurchase_horizon_days": float(h_s[8:])}
         info["grid"] = grid
     rows["Tailor (repurchase blended)"] = metrics(
         tailor_lists(model, customers, ids, start, **knobs), truth)
@@ -240,11 +241,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--dim", type=int, default=32)
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--weight", type=float, default=None,
                         help="skip the validation run: use this repurchase weight")
-    parser.add_argument("--overdue", type=float, default=3.0)
+    parser.add_argument("--horizon", type=float, default=0.0)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
     if not args.data.exists():
@@ -260,7 +261,7 @@ def main() -> None:
         print(table(rows, "own most-bought"), f"\nchosen: {knobs}", flush=True)
         result["validation"] = {"rows": rows, **info}
     else:
-        knobs = {"repurchase_weight": args.weight, "repurchase_overdue": args.overdue}
+        knobs = {"repurchase_weight": args.weight, "repurchase_horizon_days": args.horizon}
     print("== test: train < 2011-06-01, targets = June-July 2011 (scored once)", flush=True)
     rows, info = evaluate(lines, titles, TEST_START, None, args, knobs)
     print(table(rows, "own most-bought"), flush=True)

@@ -147,6 +147,8 @@ class PreferenceConfig:
     repurchase_never_below: float = 0.03  # a learned rate below this counts as "never"
     repurchase_shrink: float = 2.0  # pseudo-occasions of the item's rate per customer
     repurchase_overdue: float = 3.0  # intervals overdue for the push to halve
+    # Due within this many days counts as due now (a shop mailing monthly wants ~30).
+    repurchase_horizon_days: float = 0.0
     repurchase_merge_hours: float = 12.0  # purchases this close are one order
     repurchase_max_items: int = 500  # purchase logs kept per customer and role
     repurchase_overrides: Mapping[str, object] = field(default_factory=dict)
@@ -208,7 +210,9 @@ class PreferenceModel:
         self._V = np.zeros((0, 0))
         self._cache: OrderedDict[str, tuple[int, CustomerState]] = OrderedDict()
         self._rng = np.random.default_rng(self.config.seed)
-        self._overrides = parse_overrides(self.config.repurchase_overrides)
+        # (the raw mapping, parsed): checked here, re-parsed when the config is replaced
+        self._overrides = (self.config.repurchase_overrides,
+                           parse_overrides(self.config.repurchase_overrides))
         # The newest event time learned (POSIX s): "now" for the repurchase term when a
         # read gives no time, so a replay of an old log is judged at its own time.
         self.event_clock = 0.0
@@ -845,12 +849,21 @@ class PreferenceModel:
         stats = pop.repeat or RepeatStats.default()
         category = items.categories[row]
         prior = stats.prior(item_id, category)
-        rate = overridden_rate(prior.rate, self._overrides,
+        rate = overridden_rate(prior.rate, self._parsed_overrides(),
                                [item_id, *items.attr_keys(row), category])
         params = RepeatParams(cfg.repurchase_weight, cfg.repurchase_never_penalty,
                               cfg.repurchase_never_below, cfg.repurchase_shrink,
-                              overdue=cfg.repurchase_overdue)
+                              overdue=cfg.repurchase_overdue,
+                              horizon_days=cfg.repurchase_horizon_days)
         return due(item_id, log, prior, rate, now, params)
+
+    def _parsed_overrides(self) -> dict[str, float]:
+        raw, parsed = self._overrides
+        if raw is not self.config.repurchase_overrides:  # the service swapped the config
+            raw = self.config.repurchase_overrides
+            parsed = parse_overrides(raw)
+            self._overrides = (raw, parsed)
+        return parsed
 
     def _repurchase_term(self, st: CustomerState, role: str, rows: np.ndarray,
                          now: float) -> np.ndarray | None:
@@ -1296,7 +1309,6 @@ class PreferenceModel:
         other_items, other_pop = other._require()
         with self._catalog.write():
             self.config = other.config
-            self._overrides = other._overrides
             self.event_clock = max(self.event_clock, other.event_clock)
             self.items, self.population, self._V = other_items, other_pop, other._V
         with self._cache_lock:

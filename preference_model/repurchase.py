@@ -14,7 +14,7 @@ The term for an item the customer bought is hazard-shaped::
     p      = (k r + (n - 1)) / (k + n - 1)      repeat propensity: prior rate r, n occasions
     I      = exp(((n-1) log g + m log I0) / (n - 1 + m))   interval: own mean gap g, prior I0
              x sqrt(last quantity / own average quantity)    (stocked up: later)
-    x      = (now - last purchase) / I
+    x      = (now - last purchase + horizon) / I       (horizon: "due within H days")
     timing = 2 min(x, 1)^2 - 1  before due (-1 right after purchase, +1 when due),
              1 / (1 + (x - 1) / overdue)  after (fades back to neutral when long overdue)
     term   = weight p log(1 + n) timing,  or -never_penalty when r < never_below
@@ -229,6 +229,7 @@ class RepeatParams:
     shrink: float = 2.0  # pseudo-occasions of the item's rate in the customer's propensity
     interval_shrink: float = 1.0  # pseudo-gaps of the item's interval
     overdue: float = 3.0  # intervals overdue for the push to halve
+    horizon_days: float = 0.0  # count as due what falls due within this many days
 
 
 @dataclass(frozen=True)
@@ -265,7 +266,7 @@ def due(item_id: str, log: PurchaseLog, prior: RepeatPrior, rate: float, now: fl
         return Due(item_id, -params.never_penalty, rate, rate, interval, elapsed, n, log.qty,
                    log.last_at, gap is not None)
     p = (params.shrink * rate + (n - 1)) / (params.shrink + n - 1)
-    x = elapsed / interval
+    x = (elapsed + params.horizon_days) / interval
     timing = 2.0 * x * x - 1.0 if x < 1.0 else 1.0 / (1.0 + (x - 1.0) / params.overdue)
     term = params.weight * p * math.log1p(n) * timing
     return Due(item_id, term, p, rate, interval, elapsed, n, log.qty, log.last_at,

@@ -86,9 +86,8 @@ def _fresh(trained: PreferenceModel, **config: object) -> PreferenceModel:
     """The trained prior in a new model (own store, own config) - as a worker loads it."""
     model = PreferenceModel(replace(trained.config, **config), InMemoryStateStore())  # type: ignore[arg-type]
     model.adopt(trained)
+    # adopt takes the trained config; the shop's own settings go on top (as the service does)
     model.config = replace(trained.config, **config)  # type: ignore[arg-type]
-    from preference_model.repurchase import parse_overrides
-    model._overrides = parse_overrides(model.config.repurchase_overrides)
     return model
 
 
