@@ -879,10 +879,27 @@ class PreferenceModel:
         if not len(hit):
             return None
         out = np.zeros(len(rows))
+        taste = st.taste(role)
         for j in hit:
             item_id, lg = bought[int(rows[j])]
-            out[j] = self._due(item_id, int(rows[j]), lg, now).term
+            term = self._due(item_id, int(rows[j]), lg, now).term
+            out[j] = 0.0 if term > 0 and self._repurchase_blocked(taste, int(rows[j])) else term
         return out
+
+    def _repurchase_blocked(self, taste: Taste | None, row: int) -> bool:
+        """A habit never outranks what the customer said: no "due again" push for an item
+        they disliked, or with an attribute they disliked or deleted from their profile."""
+        if taste is None:
+            return False
+        items, _ = self._require()
+        liked = taste.stated_items.get(items.ids[row])
+        if liked is not None and liked.value < 0:
+            return True
+        for key in items.attr_keys(row):
+            stated = taste.stated.get(key)
+            if key in taste.suppressed or (stated is not None and stated.value < 0):
+                return True
+        return False
 
     def repurchase_candidates(self, customer_id: str, k: int = 20, *, role: str = "self",
                               at: datetime | None = None, due_only: bool = True,
@@ -902,7 +919,9 @@ class PreferenceModel:
             out = [self._due(i, items.index[i], lg, now)
                    for i, lg in st.purchases.get(role, {}).items()
                    if i in items.index and not items.removed[items.index[i]]]
-            out = [d for d in out if d.term > 0 or not due_only]
+            taste = st.taste(role)
+            out = [d for d in out if not due_only or (
+                d.term > 0 and not self._repurchase_blocked(taste, items.index[d.item_id]))]
             out.sort(key=lambda d: (-d.term, d.item_id))
             return out[:k]
 

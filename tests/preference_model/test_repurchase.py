@@ -263,3 +263,15 @@ def test_fit_repeat_stats_shrinks_rare_items_to_their_category() -> None:
     stats = fit_repeat_stats(buys, {"mug-1": "mug", "mug-2": "mug"})
     assert stats.items["mug-2"].rate > 0.5  # borrowed from "mug", not 0 from one buyer
     assert 13 < stats.items["mug-2"].interval_days < 15
+
+
+def test_what_the_customer_said_beats_the_habit(trained: PreferenceModel) -> None:
+    model = _fresh(trained)
+    _coffee_customer(model)
+    model.correct("c1", "kind=coffee", None, at=_day(150))  # "stop assuming coffee"
+    assert model.repurchase_candidates("c1", at=_day(163)) == []
+    assert _position(model, "c1", "coffee-0", 163) > 0
+    other = _fresh(trained)
+    _coffee_customer(other, "c2")
+    other.learn_one(Signal("c2", "stated", item_id="coffee-0", value=-1.0, at=_day(150)))
+    assert other.repurchase_candidates("c2", at=_day(163)) == []
