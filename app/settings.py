@@ -106,6 +106,20 @@ class Settings(BaseSettings):
     novelty: float = Field(default=0.0, ge=0, le=5,
                            description="Popularity discount in ranking (0 = none); shows "
                            "more of the catalog's long tail at some accuracy.")
+    repurchase_overrides: dict[str, Literal["repeat", "never"] | float] = Field(
+        default_factory=dict, description="Buy it again, per item id, attribute "
+        "('repurchase=never') or category: 'repeat', 'never' or a repeat rate in [0, 1], "
+        'e.g. {"coffee": "repeat", "sofas": "never"}; overrides what is learned.')
+
+    @field_validator("repurchase_overrides")
+    @classmethod
+    def _rates_in_range(cls, v: dict[str, str | float]) -> dict[str, str | float]:
+        for key, rate in v.items():
+            if not key or (isinstance(rate, float) and not 0.0 <= rate <= 1.0):
+                raise ValueError(f"repurchase override {key!r}: a non-empty key and 'repeat', "
+                                 f"'never' or a rate in [0, 1], got {rate!r}")
+        return v
+
     question_min_gain: float = Field(default=0.05, ge=0,
                                      description="Ask a clarifying question above this gain.")
     preference_weights_dir: Path | None = Field(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from preference_model.repurchase import reason_text
 from preference_model.results import Reason, ReasonKind
 from preference_model.signals import Context
 
@@ -55,9 +56,11 @@ def _said(key: str, value: float, hard: bool) -> str:
 
 class Explainer:
     def __init__(self, model: PreferenceModel, state: CustomerState | None, role: str,
-                 context: Context, at: float) -> None:
+                 context: Context, at: float, now: float | None = None) -> None:
+        # `now`: the events' time the repurchase term was judged at (default `at`).
         self.model, self.state, self.role, self.context, self.at = (
             model, state, role, context, at)
+        self.now = at if now is None else now
         self.taste = state.taste(role) if state is not None else None
         items = model.items
         assert items is not None
@@ -91,6 +94,8 @@ class Explainer:
             out.append(self._taste_reason(row, parts["taste"]))
         if parts.get("similar", 0.0) > 0:
             out.append(self._similar_reason(row, parts["similar"]))
+        if parts.get("repurchase"):
+            out.append(self._repurchase_reason(row, parts["repurchase"]))
         if "demographic" in parts:  # only present with the customer's consent
             d = parts["demographic"]
             out.append(("popular with customers who share the details you gave us" if d > 0
@@ -148,6 +153,15 @@ class Explainer:
         if weight < 0:
             return ("unlike what you usually choose", weight, "taste")
         return ("matches your taste so far", weight, "taste")
+
+    def _repurchase_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:
+        """Said from the same `Due` the term came from, so words and score agree."""
+        items = self.model.items
+        assert items is not None and self.state is not None
+        item_id = items.ids[row]
+        log = self.state.purchases[self.role][item_id]
+        return (reason_text(self.model._due(item_id, row, log, self.now)), weight,
+                "repurchase")
 
     def _similar_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:
         """Name the history item that pulls this one up most through co-occurrence."""

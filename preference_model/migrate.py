@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING
 
 from preference_model.errors import PreferenceModelError
 from preference_model.signals import RATING_EVENT, Consent, Context, Signal
-from preference_model.state import AttrPref, CustomerState, HistoryEntry, Taste
+from preference_model.state import (
+    AttrPref,
+    CustomerState,
+    HistoryEntry,
+    Taste,
+    copy_purchases,
+)
 
 if TYPE_CHECKING:
     from preference_model.model import PreferenceModel
@@ -126,6 +132,9 @@ def rebuild(model: PreferenceModel, old: CustomerState | None, customer_id: str,
                 target.n_signals = taste.n_signals
         if not replayed:
             new.history = [h for h in old_history if h.item_id in items.index]
+        # Purchase logs live in no latent space and may reach further back than the
+        # replay: keep them as they were (the replay's own counting is discarded).
+        new.purchases = copy_purchases(old.purchases)
     return new
 
 

@@ -11,6 +11,8 @@ Score of item i for a customer taste in context c (all terms are logits):
         + alpha * sum_h w_h * B[h, i]                  "chosen with what you chose" (EASE,
                                                        similar.py) over the recent history
         + <sum_d D_d, v_i>                             demographic offsets, with consent only
+        + repurchase_i                                 "due again" / "never twice" for what
+                                                       the customer bought (repurchase.py)
 
 with m the population mean customer vector, C_c the pretrained context interactions,
 k the cohort offset (nearest class of customers), l the long-term vector (diagonal
@@ -57,6 +59,16 @@ from preference_model.explain import Explainer
 from preference_model.items import ItemTable
 from preference_model.locks import SharedLock
 from preference_model.migrate import HistorySource, fetch_replay, rebuild
+from preference_model.repurchase import (
+    Due,
+    PurchaseLog,
+    RepeatParams,
+    RepeatStats,
+    due,
+    overridden_rate,
+    parse_overrides,
+    record,
+)
 from preference_model.results import PreferenceView, Probe, Profile, Reason, Scored
 from preference_model.signals import (
     CONSTRAINT_EVENT,
@@ -126,6 +138,20 @@ class PreferenceConfig:
     # A state from another latent space (a retrained prior) is rebuilt by replaying at most
     # this many of the customer's newest interactions (migrate.py).
     rebuild_max_events: int = 1000
+    # Buy it again (repurchase.py): the weight of the "due again" term, the demotion of a
+    # bought item that is (learned or overridden) never bought twice, and the shop's
+    # overrides {"item id" | "attr=value" | "category": "repeat" | "never" | rate in [0, 1]}.
+    # Weight and overdue were tuned on a validation month of the retail log (BENCHMARKS.md).
+    repurchase_weight: float = 3.0
+    repurchase_never_penalty: float = 4.0
+    repurchase_never_below: float = 0.03  # a learned rate below this counts as "never"
+    repurchase_shrink: float = 2.0  # pseudo-occasions of the item's rate per customer
+    repurchase_overdue: float = 3.0  # intervals overdue for the push to halve
+    # Due within this many days counts as due now (a shop mailing monthly wants ~30).
+    repurchase_horizon_days: float = 0.0
+    repurchase_merge_hours: float = 12.0  # purchases this close are one order
+    repurchase_max_items: int = 500  # purchase logs kept per customer and role
+    repurchase_overrides: Mapping[str, object] = field(default_factory=dict)
     event_weights: EventWeights = field(default_factory=EventWeights)
     sensitive_topics: frozenset[str] = SENSITIVE_TOPICS
 
@@ -150,6 +176,8 @@ class Population:
     # content hash of the trained prior, or the default's shape.
     version: str = ""
     trained_at: float = 0.0  # POSIX seconds of the training run; 0 = not trained
+    # Learned repeat rates / intervals per item and category (None = not fitted: defaults).
+    repeat: RepeatStats | None = None
 
 
 def fingerprint(pop: Population) -> str:
@@ -182,6 +210,12 @@ class PreferenceModel:
         self._V = np.zeros((0, 0))
         self._cache: OrderedDict[str, tuple[int, CustomerState]] = OrderedDict()
         self._rng = np.random.default_rng(self.config.seed)
+        # (the raw mapping, parsed): checked here, re-parsed when the config is replaced
+        self._overrides = (self.config.repurchase_overrides,
+                           parse_overrides(self.config.repurchase_overrides))
+        # The newest event time learned (POSIX s): "now" for the repurchase term when a
+        # read gives no time, so a replay of an old log is judged at its own time.
+        self.event_clock = 0.0
         self._init_locks()
         # Where a state from another space is rebuilt from (the service's events table);
         # None = the state's own bounded history.
@@ -640,6 +674,8 @@ class PreferenceModel:
         self._learn_item(st, taste, sig.role, row, weight, ctx, t, source, consent)
         st.history.append(HistoryEntry(items.ids[row], weight, sig.event_type or kind,
                                        sig.role, t, source))
+        if kind == "inferred" and sig.event_type == "purchase" and value > 0:
+            self.record_purchase(st, sig.role, items.ids[row], t, value)
         del st.history[: -self.config.history_size]
         if sig.role == "self":
             self._assign_cohort(st)
@@ -787,10 +823,115 @@ class PreferenceModel:
         loglik = (np.abs(w)[None, :] * -np.logaddexp(0.0, -sign[None, :] * z)).sum(1)
         st.cohort = int(np.argmax(loglik))
 
+    # ---------------------------------------------------------------- repurchase
+    def record_purchase(self, st: CustomerState, role: str, item_id: str, at: float,
+                        quantity: float) -> None:
+        """Count a purchase in the state's logs (the learner does this for every purchase
+        event; `pretrain` for the history it seeds)."""
+        cfg = self.config
+        record(st.purchases.setdefault(role, {}), item_id, at, quantity,
+               merge_s=cfg.repurchase_merge_hours * 3600.0, cap=cfg.repurchase_max_items)
+        self.event_clock = max(self.event_clock, min(at, time.time()))
+
+    def _repurchase_now(self, st: CustomerState | None, at: datetime | None) -> float:
+        """The time the repurchase term is judged at: `at` if given; else the newest event
+        time seen (this process's learning, the trained history, the customer's own),
+        capped by the wall clock; the wall clock when no event was ever seen."""
+        if at is not None:
+            return at.timestamp()
+        wall = time.time()
+        newest = max(self.event_clock, st.updated_at if st is not None else 0.0)
+        return min(wall, newest) if newest > 0 else wall
+
+    def _due(self, item_id: str, row: int, log: PurchaseLog, now: float) -> Due:
+        items, pop = self._require()
+        cfg = self.config
+        stats = pop.repeat or RepeatStats.default()
+        category = items.categories[row]
+        prior = stats.prior(item_id, category)
+        rate = overridden_rate(prior.rate, self._parsed_overrides(),
+                               [item_id, *items.attr_keys(row), category])
+        params = RepeatParams(cfg.repurchase_weight, cfg.repurchase_never_penalty,
+                              cfg.repurchase_never_below, cfg.repurchase_shrink,
+                              overdue=cfg.repurchase_overdue,
+                              horizon_days=cfg.repurchase_horizon_days)
+        return due(item_id, log, prior, rate, now, params)
+
+    def _parsed_overrides(self) -> dict[str, float]:
+        raw, parsed = self._overrides
+        if raw is not self.config.repurchase_overrides:  # the service swapped the config
+            raw = self.config.repurchase_overrides
+            parsed = parse_overrides(raw)
+            self._overrides = (raw, parsed)
+        return parsed
+
+    def _repurchase_term(self, st: CustomerState, role: str, rows: np.ndarray,
+                         now: float) -> np.ndarray | None:
+        """The repurchase logit of `rows` (0 for what the customer never bought)."""
+        logs = st.purchases.get(role)
+        if not logs:
+            return None
+        items, _ = self._require()
+        bought = {items.index[i]: (i, lg) for i, lg in logs.items() if i in items.index}
+        if not bought:
+            return None
+        hit = np.nonzero(np.isin(rows, np.fromiter(bought, dtype=np.int64)))[0]
+        if not len(hit):
+            return None
+        out = np.zeros(len(rows))
+        taste = st.taste(role)
+        for j in hit:
+            item_id, lg = bought[int(rows[j])]
+            term = self._due(item_id, int(rows[j]), lg, now).term
+            out[j] = 0.0 if term > 0 and self._repurchase_blocked(taste, int(rows[j])) else term
+        return out
+
+    def _repurchase_blocked(self, taste: Taste | None, row: int) -> bool:
+        """A habit never outranks what the customer said: no "due again" push for an item
+        they disliked, or with an attribute they disliked or deleted from their profile."""
+        if taste is None:
+            return False
+        items, _ = self._require()
+        liked = taste.stated_items.get(items.ids[row])
+        if liked is not None and liked.value < 0:
+            return True
+        for key in items.attr_keys(row):
+            stated = taste.stated.get(key)
+            if key in taste.suppressed or (stated is not None and stated.value < 0):
+                return True
+        return False
+
+    def repurchase_candidates(self, customer_id: str, k: int = 20, *, role: str = "self",
+                              at: datetime | None = None, due_only: bool = True,
+                              ) -> list[Due]:
+        """The customer's "buy it again" items, most due first, with why (`Due`): what a
+        candidate generator feeds to `rank`. `due_only` keeps those with a positive term
+        (due or overdue); False lists every bought item still in the catalog."""
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise InvalidSignalError(f"k must be a non-negative integer, got {k!r}")
+        self._args(customer_id, role, None, at)
+
+        def run(st: CustomerState | None) -> list[Due]:
+            items, _ = self._require()
+            if st is None:
+                return []
+            now = self._repurchase_now(st, at)
+            out = [self._due(i, items.index[i], lg, now)
+                   for i, lg in st.purchases.get(role, {}).items()
+                   if i in items.index and not items.removed[items.index[i]]]
+            taste = st.taste(role)
+            out = [d for d in out if not due_only or (
+                d.term > 0 and not self._repurchase_blocked(taste, items.index[d.item_id]))]
+            out.sort(key=lambda d: (-d.term, d.item_id))
+            return out[:k]
+
+        return self._read(customer_id, run)
+
     # ------------------------------------------------------------------- scoring
     def _parts(self, st: CustomerState | None, role: str, rows: np.ndarray, ctx: Context,
-               t: float, consent: Consent) -> dict[str, np.ndarray]:
-        """Every additive logit term for the given rows (used by rank and explain)."""
+               t: float, consent: Consent, now: float | None = None) -> dict[str, np.ndarray]:
+        """Every additive logit term for the given rows (used by rank and explain);
+        `now` is the repurchase term's time (default `t`)."""
         items, pop = self._require()
         cfg = self.config
         V = self._V[rows]
@@ -855,6 +996,9 @@ class PreferenceModel:
         if taste.stated_items:
             liked = np.array([self._stated_item_weight(taste, items.ids[r]) for r in rows])
             personal["stated_items"] = liked
+        repurchase = self._repurchase_term(st, role, rows, t if now is None else now)
+        if repurchase is not None:
+            personal["repurchase"] = repurchase
         if not consent.sensitive:
             mask = items.sensitive[rows]
             if mask.any():
@@ -925,8 +1069,9 @@ class PreferenceModel:
         def run(st: CustomerState | None) -> float:
             items, _ = self._require()
             row = items.row(item_id)
-            z = self._logits(st, role, np.array([row]), self._context(st, context), t, granted)
-            return float(_sigmoid(z)[0])
+            parts = self._parts(st, role, np.array([row]), self._context(st, context), t,
+                                granted, self._repurchase_now(st, at))
+            return float(_sigmoid(np.sum(list(parts.values()), axis=0))[0])
 
         return self._read(customer_id, run)
 
@@ -958,7 +1103,8 @@ class PreferenceModel:
             if len(rows) == 0:
                 return []
             ctx, consent = self._context(st, context), granted
-            parts = self._parts(st, role, rows, ctx, t, consent)
+            now = self._repurchase_now(st, at)
+            parts = self._parts(st, role, rows, ctx, t, consent, now)
             z = np.sum(list(parts.values()), axis=0)
             p = _sigmoid(z)
             var = self._variance(st, role, rows)
@@ -973,7 +1119,7 @@ class PreferenceModel:
                 else:
                     key = z + (self._V[rows] @ eps) * scale
             order = np.argsort(-key, kind="stable")
-            explainer = Explainer(self, st, role, ctx, t) if n_reasons > 0 else None
+            explainer = Explainer(self, st, role, ctx, t, now) if n_reasons > 0 else None
             out = []
             for n, j in enumerate(order):
                 reasons: tuple[Reason, ...] = ()
@@ -996,8 +1142,9 @@ class PreferenceModel:
             items, _ = self._require()
             row = items.row(item_id)
             ctx = self._context(st, context)
-            parts = self._parts(st, role, np.array([row]), ctx, t, granted)
-            return Explainer(self, st, role, ctx, t).reasons(
+            now = self._repurchase_now(st, at)
+            parts = self._parts(st, role, np.array([row]), ctx, t, granted, now)
+            return Explainer(self, st, role, ctx, t, now).reasons(
                 row, {k: float(v[0]) for k, v in parts.items()}, n_reasons)
 
         return self._read(customer_id, run)
@@ -1181,6 +1328,7 @@ class PreferenceModel:
         other_items, other_pop = other._require()
         with self._catalog.write():
             self.config = other.config
+            self.event_clock = max(self.event_clock, other.event_clock)
             self.items, self.population, self._V = other_items, other_pop, other._V
         with self._cache_lock:
             self._cache.clear()
@@ -1238,6 +1386,7 @@ class PreferenceModel:
         cfg = asdict(self.config)
         cfg["event_weights"] = dict(self.config.event_weights.weights)
         cfg["sensitive_topics"] = sorted(self.config.sensitive_topics)
+        cfg["repurchase_overrides"] = dict(self.config.repurchase_overrides)
         meta = {
             "format": 1, "config": cfg, "bias": pop.bias, "w_pop": pop.w_pop,
             "pretrained": pop.pretrained, "context_features": sorted(pop.context),
@@ -1246,6 +1395,8 @@ class PreferenceModel:
             "categories": [items.categories[i] for i in live],
             "titles": [items.titles[i] for i in live],
             "sensitive_topics": [items.topics[i] for i in live],
+            "repeat": None if pop.repeat is None else pop.repeat.to_json(),
+            "event_clock": self.event_clock,
         }
         return arrays, meta
 
@@ -1275,6 +1426,9 @@ class PreferenceModel:
         )
         # Artifacts from before versioning get the same id in every worker (content hash).
         model.population.version = meta.get("version") or fingerprint(model.population)
+        if meta.get("repeat"):
+            model.population.repeat = RepeatStats.from_json(meta["repeat"])
+        model.event_clock = float(meta.get("event_clock") or 0.0)
         if "similar_idx" in arrays:
             model.population.similar = ItemNeighbors(
                 arrays["similar_idx"], arrays["similar_w"], float(meta["similar_weight"]))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from preference_model.errors import InvalidSignalError, UnknownItemError
 from preference_model.model import PreferenceModel, fingerprint
 from preference_model.network import NetConfig, PreferenceNet
+from preference_model.repurchase import fit_repeat_stats
 from preference_model.signals import Context, Signal, parse_attribute
 from preference_model.similar import ItemNeighbors, fit_ease, recency_weighted
 from preference_model.state import CustomerState, HistoryEntry
@@ -97,6 +98,8 @@ class _Triples:
     w: np.ndarray
     ctx: list[list[str]]
     ts: list[float]
+    # (customer index, row, POSIX time, quantity) of the timed purchases (repurchase.py)
+    purchases: list[tuple[int, int, float, float]] = field(default_factory=list)
 
 
 def _to_triples(model: PreferenceModel, interactions: Iterable[Interaction | Signal],
@@ -111,6 +114,7 @@ def _to_triples(model: PreferenceModel, interactions: Iterable[Interaction | Sig
     w: list[float] = []
     ctx: list[list[str]] = []
     ts: list[float] = []
+    purchases: list[tuple[int, int, float, float]] = []
     for n, it in enumerate(interactions):
         demographics: Mapping[str, str] = {}
         if isinstance(it, Signal):
@@ -120,11 +124,14 @@ def _to_triples(model: PreferenceModel, interactions: Iterable[Interaction | Sig
             value = weights.weight(it.event_type, float(it.value)) if it.kind == "inferred" \
                 else float(it.value)
             rec = Interaction(it.customer_id, it.item_id, value, it.at, it.context)
+            quantity = float(it.value) if it.kind == "inferred" and \
+                it.event_type == "purchase" else 0.0
         elif isinstance(it, Interaction):
             rec = it
             value = float(it.value) if it.event_type is None else \
                 weights.weight(it.event_type, float(it.value))
             demographics = it.demographics
+            quantity = float(it.value) if it.event_type == "purchase" else 0.0
         else:
             raise InvalidSignalError(f"interaction {n}: expected Interaction or Signal, "
                                      f"got {type(it).__name__}")
@@ -147,8 +154,11 @@ def _to_triples(model: PreferenceModel, interactions: Iterable[Interaction | Sig
             feats.append(f"demo:{d_name}={d_value}")
         ctx.append(feats)
         ts.append(rec.at.timestamp() if rec.at is not None else 0.0)
+        if quantity > 0 and rec.at is not None:
+            purchases.append((u_idx[-1], row, ts[-1], quantity))
     return _Triples(list(users), np.array(u_idx, dtype=np.int64),
-                    np.array(i_idx, dtype=np.int64), np.array(w, dtype=np.float32), ctx, ts)
+                    np.array(i_idx, dtype=np.int64), np.array(w, dtype=np.float32), ctx, ts,
+                    purchases)
 
 
 def _holdout(t: _Triples, fraction: float, rng: np.random.Generator) -> np.ndarray:
@@ -294,9 +304,15 @@ def pretrain(
             weight = pop.similar.weight
             pop.similar = fit(w > 0)
             pop.similar.weight = weight
+    if data.purchases:  # who buys what again, and how often (repurchase.py)
+        pop.repeat = fit_repeat_stats(
+            ((customers[u], items.ids[r], at, q) for u, r, at, q in data.purchases),
+            dict(zip(items.ids, items.categories, strict=True)),
+            merge_hours=model.config.repurchase_merge_hours)
+        model.event_clock = max(model.event_clock, max(p[2] for p in data.purchases))
     vectors = net.user.weight.detach().double().numpy().copy()
     if seed_states:
-        _seed_states(model, customers, vectors, users, rows, w, ts)
+        _seed_states(model, customers, vectors, users, rows, w, ts, data.purchases)
     return PretrainReport(
         n_customers=len(customers), n_items=len(items), n_interactions=len(users),
         losses=losses, n_cohorts=0 if pop.cohorts is None else len(pop.cohorts),
@@ -441,7 +457,8 @@ def _install(model: PreferenceModel, net: PreferenceNet, vocab: dict[str, int],
 
 
 def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarray,
-                 users: np.ndarray, rows: np.ndarray, w: np.ndarray, ts: list[float]) -> None:
+                 users: np.ndarray, rows: np.ndarray, w: np.ndarray, ts: list[float],
+                 purchases: Sequence[tuple[int, int, float, float]] = ()) -> None:
     """Give every historical customer their fitted vector as a stored state."""
     pop, items = model.population, model.items
     assert pop is not None and items is not None
@@ -451,6 +468,9 @@ def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarr
     by_user: dict[int, list[int]] = {}
     for n in order:
         by_user.setdefault(int(users[n]), []).append(int(n))
+    bought: dict[int, list[tuple[int, int, float, float]]] = {}
+    for p in sorted(purchases, key=lambda p: p[2]):
+        bought.setdefault(p[0], []).append(p)
     for u, cid in enumerate(customers):
         mine = by_user.get(u, [])
         st = CustomerState.fresh(cid, len(pop.prior_mean), pop.prior_precision)
@@ -468,5 +488,7 @@ def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarr
         st.history = [HistoryEntry(items.ids[rows[n]], float(w[n]), "history", "self", ts[n],
                                    "pretrain") for n in mine[-model.config.history_size:]]
         st.created_at = st.updated_at = st.own.long_at
+        for _u, r, at, q in bought.get(u, []):
+            model.record_purchase(st, "self", items.ids[r], at, q)
         model._stamp(st)
         model.store.save(cid, st.to_bytes(), expected_version=None)

@@ -8,7 +8,7 @@ from typing import Literal
 
 ReasonKind = Literal[
     "stated", "inferred", "history", "taste", "session", "cohort", "context", "popularity",
-    "recipient", "demographic",
+    "recipient", "demographic", "repurchase",
 ]
 
 

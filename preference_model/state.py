@@ -15,6 +15,7 @@ import numpy as np
 import orjson
 
 from preference_model.errors import StateCorruptError
+from preference_model.repurchase import PurchaseLog
 
 SCHEMA = 1
 
@@ -153,6 +154,9 @@ class CustomerState:
     # When the prior of `space` was trained (POSIX s; 0 = the untrained default): a worker
     # that meets a state from a newer prior knows to look for that prior.
     space_trained_at: float = 0.0
+    # Purchases per role and item (repurchase.py): not in any latent space, so a rebuilt
+    # state keeps them as they are.
+    purchases: dict[str, dict[str, PurchaseLog]] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, customer_id: str, dim: int, prior_precision: np.ndarray,
@@ -181,6 +185,7 @@ class CustomerState:
             last_context=dict(self.last_context), style=json.loads(json.dumps(self.style)),
             created_at=self.created_at, updated_at=self.updated_at, version=self.version,
             space=self.space, space_trained_at=self.space_trained_at,
+            purchases=copy_purchases(self.purchases),
         )
 
     def to_bytes(self) -> bytes:
@@ -194,6 +199,9 @@ class CustomerState:
             # Optional in schema 1 (older states lack it), so older readers still decode.
             "space": {"version": self.space, "dim": self.dim,
                       "trained_at": self.space_trained_at},
+            # Optional too: states written before repurchase have none.
+            "purchases": {role: {i: lg.to_json() for i, lg in logs.items()}
+                          for role, logs in self.purchases.items()},
         }
         for taste in (self.own, *self.recipients.values()):
             if not all(np.all(np.isfinite(v)) for v in (taste.long, taste.precision, taste.short)):
@@ -222,8 +230,16 @@ class CustomerState:
                 updated_at=float(raw["updated_at"]), version=version,
                 space=None if space.get("version") is None else str(space["version"]),
                 space_trained_at=float(space.get("trained_at") or 0.0),
+                purchases={str(role): {str(i): PurchaseLog.from_json(v) for i, v in logs.items()}
+                           for role, logs in (raw.get("purchases") or {}).items()},
             )
         except StateCorruptError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
             raise StateCorruptError(f"cannot decode customer state: {exc!r}") from exc
+
+
+def copy_purchases(purchases: dict[str, dict[str, PurchaseLog]]
+                   ) -> dict[str, dict[str, PurchaseLog]]:
+    return {role: {i: PurchaseLog(**vars(lg)) for i, lg in logs.items()}
+            for role, logs in purchases.items()}

@@ -137,7 +137,8 @@ class Personalization:
                                                 if k != "rating"}}
         self._config = PreferenceConfig(event_weights=EventWeights(weights),
                                         exploration=settings.exploration,
-                                        novelty=settings.novelty)
+                                        novelty=settings.novelty,
+                                        repurchase_overrides=settings.repurchase_overrides)
         self.store = SqlStateStore(sessions, on_save=_mark_learned)
         self.weights_dir = Path(settings.preference_weights_dir
                                 or settings.data_dir / "preferences")
@@ -173,7 +174,8 @@ class Personalization:
         # exploration and novelty settings still apply.
         model.config = replace(model.config, event_weights=self._config.event_weights,
                                exploration=self._config.exploration,
-                               novelty=self._config.novelty)
+                               novelty=self._config.novelty,
+                               repurchase_overrides=self._config.repurchase_overrides)
         log.info("pre-trained preference model loaded",
                  extra={"dir": str(self.weights_dir), "version": model.space})
         return model
