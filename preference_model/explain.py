@@ -78,7 +78,8 @@ class Explainer:
         taste = self.taste
         popularity = parts.get("popularity", 0.0) - pop.bias - float(pop.item_bias.mean())
         if popularity > 0:  # "unpopular" is no reason to show anything
-            out.append(("popular right now", popularity, "popularity"))
+            # Counted over all time: "right now" is for trending items (app/decide/).
+            out.append(("popular with other customers", popularity, "popularity"))
         if "cohort" in parts:
             c = parts["cohort"]
             out.append(("popular with customers like you" if c > 0 else
@@ -123,7 +124,11 @@ class Explainer:
                 out.append((text, liked, "stated"))
             if parts.get("context"):
                 out.append((self._context_text(row), parts["context"], "context"))
-        chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT), key=lambda r: -abs(r[1]))[:k]
+        # Only reasons pushing the way the score went: an item above the average item's
+        # score is explained by what pulled it up, never by what held it back as well.
+        up = sum(parts.values()) >= pop.bias + float(pop.item_bias.mean())
+        chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT and (r[1] > 0) == up),
+                        key=lambda r: -abs(r[1]))[:k]
         return [Reason(text, round(float(w), 4), kind) for text, w, kind in chosen]
 
     def _taste_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:
