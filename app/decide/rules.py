@@ -51,11 +51,10 @@ class Outcome:
     removed: dict[str, int] = field(default_factory=dict)
 
     def why_empty(self) -> str:
-        """The rule that removed the most (the first such rule on a tie)."""
-        if not self.removed or not any(self.removed.values()):
-            return "the catalog has no items to choose from yet"
-        worst = max(self.removed, key=lambda r: self.removed[r])
-        return WHY[worst]
+        """The rule that removed the last remaining items (rules run in order, so earlier
+        ones only thinned the candidates: "out of stock" means everything matching)."""
+        last = [rule for rule, n in self.removed.items() if n]
+        return WHY[last[-1]] if last else "the catalog has no items to choose from yet"
 
 
 class Rules:
