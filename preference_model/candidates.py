@@ -72,7 +72,7 @@ def session_seed(*parts: str) -> int:
 class FactorIndex:
     """Top-k rows by <q, v_i> + b_i over all items, exact or approximate (see module)."""
 
-    def __init__(self, vectors: np.ndarray, bias: np.ndarray, *, exact_below: int = 200_000,
+    def __init__(self, vectors: np.ndarray, bias: np.ndarray, *, exact_below: int = 50_000,
                  nprobe: int = 24) -> None:
         aug = np.hstack([vectors, bias[:, None]]).astype(np.float32)
         self.n = len(aug)
@@ -110,7 +110,7 @@ class FactorIndex:
 class Generators:
     """The generators for one model's item table; rebuilt when the table changes."""
 
-    def __init__(self, model: PreferenceModel, *, exact_below: int = 200_000) -> None:
+    def __init__(self, model: PreferenceModel, *, exact_below: int = 50_000) -> None:
         items, pop = model._require()
         self.model = model
         self.vectors = model._V  # identity of the table these structures were built for

@@ -59,6 +59,10 @@ class Explainer:
         self.model, self.state, self.role, self.context, self.at = (
             model, state, role, context, at)
         self.taste = state.taste(role) if state is not None else None
+        pop = model.population
+        assert pop is not None
+        # The average item's popularity logit: an O(catalog) mean, taken once per request.
+        self._baseline = pop.bias + float(pop.item_bias.mean())
         items = model.items
         assert items is not None
         self._hist_rows: np.ndarray | None = None
@@ -76,7 +80,7 @@ class Explainer:
         model, items, pop = self.model, self.model.items, self.model.population
         assert items is not None and pop is not None
         taste = self.taste
-        popularity = parts.get("popularity", 0.0) - pop.bias - float(pop.item_bias.mean())
+        popularity = parts.get("popularity", 0.0) - self._baseline
         if popularity > 0:  # "unpopular" is no reason to show anything
             # Counted over all time: "right now" is for trending items (app/decide/).
             out.append(("popular with other customers", popularity, "popularity"))
@@ -126,7 +130,7 @@ class Explainer:
                 out.append((self._context_text(row), parts["context"], "context"))
         # Only reasons pushing the way the score went: an item above the average item's
         # score is explained by what pulled it up, never by what held it back as well.
-        up = sum(parts.values()) >= pop.bias + float(pop.item_bias.mean())
+        up = sum(parts.values()) >= self._baseline
         chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT and (r[1] > 0) == up),
                         key=lambda r: -abs(r[1]))[:k]
         return [Reason(text, round(float(w), 4), kind) for text, w, kind in chosen]
