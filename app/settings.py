@@ -120,6 +120,21 @@ class Settings(BaseSettings):
                                  f"'never' or a rate in [0, 1], got {rate!r}")
         return v
 
+    non_repeatable_categories: list[str] = Field(
+        default_factory=list, description="Category paths (and their subtrees) whose items "
+        "are not recommended again once bought (furniture, appliances); an item's own "
+        "`repeatable` attribute (yes/no) overrides")
+    trending_window_hours: float = Field(
+        default=72.0, gt=0, le=24 * 90, description="'Popular right now' counts the events "
+        "of this window before the newest event (the events' own time, not the clock)")
+    trending_refresh_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="How long a worker reuses its trending counts")
+    near_duplicate_cosine: float = Field(
+        default=0.97, gt=0, le=1, description="Items whose content embeddings are at least "
+        "this close count as near-duplicates (diversity rule)")
+    max_near_duplicates: int = Field(
+        default=4, ge=1, le=100, description="At most this many near-duplicates of one "
+        "another in one list; the rest move below the other items")
     question_min_gain: float = Field(default=0.05, ge=0,
                                      description="Ask a clarifying question above this gain.")
     preference_weights_dir: Path | None = Field(

@@ -62,6 +62,10 @@ class Explainer:
             model, state, role, context, at)
         self.now = at if now is None else now
         self.taste = state.taste(role) if state is not None else None
+        pop = model.population
+        assert pop is not None
+        # The average item's popularity logit: an O(catalog) mean, taken once per request.
+        self._baseline = pop.bias + float(pop.item_bias.mean())
         items = model.items
         assert items is not None
         self._hist_rows: np.ndarray | None = None
@@ -79,9 +83,10 @@ class Explainer:
         model, items, pop = self.model, self.model.items, self.model.population
         assert items is not None and pop is not None
         taste = self.taste
-        popularity = parts.get("popularity", 0.0) - pop.bias - float(pop.item_bias.mean())
+        popularity = parts.get("popularity", 0.0) - self._baseline
         if popularity > 0:  # "unpopular" is no reason to show anything
-            out.append(("popular right now", popularity, "popularity"))
+            # Counted over all time: "right now" is for trending items (app/decide/).
+            out.append(("popular with other customers", popularity, "popularity"))
         if "cohort" in parts:
             c = parts["cohort"]
             out.append(("popular with customers like you" if c > 0 else
@@ -128,7 +133,11 @@ class Explainer:
                 out.append((text, liked, "stated"))
             if parts.get("context"):
                 out.append((self._context_text(row), parts["context"], "context"))
-        chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT), key=lambda r: -abs(r[1]))[:k]
+        # Only reasons pushing the way the score went: an item above the average item's
+        # score is explained by what pulled it up, never by what held it back as well.
+        up = sum(parts.values()) >= self._baseline
+        chosen = sorted((r for r in out if abs(r[1]) > _MIN_WEIGHT and (r[1] > 0) == up),
+                        key=lambda r: -abs(r[1]))[:k]
         return [Reason(text, round(float(w), 4), kind) for text, w, kind in chosen]
 
     def _taste_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:

@@ -46,6 +46,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from preference_model.candidates import Budget, Generators, Proposal, RepurchaseSource, propose
 from preference_model.errors import (
     ConsentRequiredError,
     InvalidSignalError,
@@ -208,6 +209,7 @@ class PreferenceModel:
         self.items: ItemTable | None = None
         self.population: Population | None = None
         self._V = np.zeros((0, 0))
+        self._generators: Generators | None = None  # built on first use per item table
         self._cache: OrderedDict[str, tuple[int, CustomerState]] = OrderedDict()
         self._rng = np.random.default_rng(self.config.seed)
         # (the raw mapping, parsed): checked here, re-parsed when the config is replaced
@@ -1080,12 +1082,14 @@ class PreferenceModel:
              role: str = "self", consent: Consent | None = None,
              exploration: float | None = None, at: datetime | None = None,
              n_reasons: int = 3, explain_top: int | None = 10,
-             skip_unknown: bool = False, novelty: float | None = None) -> list[Scored]:
+             skip_unknown: bool = False, novelty: float | None = None,
+             seed: int | None = None) -> list[Scored]:
         """Candidates ordered best first, with probability, uncertainty and reasons.
 
         `exploration` (default: config) scales a Thompson sample of the customer vector;
         `explain_top` limits reasons to the first N results (None = all) to keep it fast;
-        `novelty` (default: config) discounts popular items in the order only.
+        `novelty` (default: config) discounts popular items in the order only;
+        `seed` fixes the exploration sample (the same request twice gives the same order).
         Unknown candidates raise UnknownItemError unless `skip_unknown`.
         """
         if isinstance(candidates, str):
@@ -1113,7 +1117,8 @@ class PreferenceModel:
             if scale > 0:
                 taste = st.taste(role) if st is not None else None
                 precision = pop.prior_precision if taste is None else taste.precision
-                eps = self._rng.standard_normal(len(precision)) / np.sqrt(precision)
+                rng = self._rng if seed is None else np.random.default_rng(seed)
+                eps = rng.standard_normal(len(precision)) / np.sqrt(precision)
                 if not consent.sensitive and st is not None:
                     key = z + np.where(items.sensitive[rows], 0.0, self._V[rows] @ eps) * scale
                 else:
@@ -1128,6 +1133,23 @@ class PreferenceModel:
                         int(rows[j]), {k: float(v[j]) for k, v in parts.items()}, n_reasons))
                 out.append(Scored(items.ids[rows[j]], float(p[j]), float(std[j]), reasons))
             return out
+
+        return self._read(customer_id, run)
+
+    def propose(self, customer_id: str, context: Context | Mapping[str, object] | None = None,
+                *, role: str = "self", at: datetime | None = None, seed: int = 0,
+                budget: Budget | None = None, trending: Sequence[str] = (),
+                repurchase: RepurchaseSource | None = None) -> Proposal:
+        """First stage: candidates from every generator (candidates.py), with provenance."""
+        t, _ = self._args(customer_id, role, None, at)
+
+        def run(st: CustomerState | None) -> Proposal:
+            gens = getattr(self, "_generators", None)
+            if gens is None or not gens.fresh(self):
+                gens = self._generators = Generators(self)
+            return propose(self, gens, st, customer_id, role, context, t,
+                           budget=budget or Budget(), seed=seed, trending=trending,
+                           repurchase=repurchase)
 
         return self._read(customer_id, run)
 
@@ -1314,6 +1336,7 @@ class PreferenceModel:
         for name in ("_catalog", "_cache_lock"):
             del state[name]
         state["history_source"] = state["on_newer_space"] = None  # the service's wiring
+        state["_generators"] = None  # a FAISS index: rebuilt on first use
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -188,6 +188,20 @@ class CatalogIndex:
                 rows = rows[:limit]
             return [item.id for r in rows if (item := state.items[int(r)]) is not None]
 
+    def admits(self, item_ids: Sequence[str], filters: Filters | None = None) -> list[bool]:
+        """For each id: is it indexed, active and passing `filters`? The same semantics as
+        search and `matching`, checked for a few candidates from elsewhere (a ranker's own
+        generators) instead of listing every match."""
+        if filters is not None and not isinstance(filters, Filters):
+            raise InvalidFilterError("filters must be a retrieval.Filters")
+        with self._rw.read():
+            state = self._state
+            excluded = [state.row_of[i] for i in (filters.exclude_ids if filters else ())
+                        if i in state.row_of]
+            mask = state.meta.mask(filters, excluded)
+            return [(row := state.row_of.get(i)) is not None and bool(mask[row])
+                    for i in item_ids]
+
     def titles(self) -> list[str]:
         """Titles of all indexed items (the chat checks replies against them)."""
         with self._rw.read():

@@ -37,6 +37,7 @@ from app.chat.sessions import (
     update_summary,
 )
 from app.db.models import ChatSession, Profile
+from app.decide import Person
 from generation import ResilientChat, load_prompt
 from generation.llm import CancelToken
 from preference_model import PreferenceModelError
@@ -181,12 +182,21 @@ class TurnPipeline:
 
         reasons: dict[str, str] = {}
         personalized = False
-        if self.prefs and personalization_ok and candidates:
+        if self.prefs and candidates:
+            # The one decision path (app/decide): the same rules as every other surface,
+            # exploration stable within this chat session, then relevance and taste fused.
+            person = Person(pid, personalized=personalization_ok, sensitive_ok=sensitive_ok,
+                            role=role if personalization_ok else "self", session=session.id)
             try:
-                ranked = self.prefs.rank(pid, candidates, context, sensitive_ok=sensitive_ok)
-                candidates = fuse(candidates, [r.item_id for r in ranked])
-                reasons = {r.item_id: r.reason for r in ranked if r.reason}
-                personalized = True
+                decision = self.prefs.decider.decide(person, context, "chat", None, index,
+                                                     k=len(candidates), relevant=candidates)
+                if personalization_ok:
+                    candidates = fuse([i for i in candidates if i in decision.scores],
+                                      decision.items)
+                    reasons = {i: r[0].text for i, r in decision.reasons.items() if r}
+                    personalized = True
+                else:
+                    candidates = decision.items
             except PreferenceModelError as exc:
                 log.warning("ranking fell back to relevance: %s", exc)
         chosen = candidates[:CARDS]

@@ -28,6 +28,9 @@ class RecommendationsOut(BaseModel):
     personalized: bool
     note: str | None = Field(None, description="Why results are not personalized, if so.")
     items: list[Recommendation]
+    why_empty: str | None = Field(None, description="Why the list is empty, if it is.")
+    question: dict[str, Any] | None = Field(None, description="A clarifying question worth "
+                                            "asking, when the model is unsure.")
 
 
 class PreferenceOut(BaseModel):

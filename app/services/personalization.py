@@ -46,6 +46,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import CustomerState as StateRow
 from app.db.models import Event, LearnPending, Profile
+from app.decide import Decider, Person
 from app.hooks import AcceptedEvent
 from app.schemas.events import teaches
 from app.services import consent as consent_service
@@ -158,6 +159,7 @@ class Personalization:
         self._worker_lock = threading.Lock()
         self._stop = threading.Event()
         self._last_retry_warning = -math.inf
+        self.decider = Decider(settings, sessions, self)
 
     # -- the trained prior, picked up live -------------------------------------------------
     def _load_prior(self) -> PreferenceModel | None:
@@ -612,25 +614,31 @@ class Personalization:
 
     # -- ranking ----------------------------------------------------------------------------
     def rank(self, pid: str, candidates: Sequence[str], context: Mapping[str, Any] | None,
-             *, sensitive_ok: bool, role: str = "self", exploration: float | None = None
-             ) -> list[Ranked]:
+             *, sensitive_ok: bool, role: str = "self", exploration: float | None = None,
+             seed: int | None = None) -> list[Ranked]:
         self.maybe_reload()
         try:
             scored = self.model.rank(pid, list(candidates), dict(context or {}), role=role,
                                      consent=Consent(sensitive=sensitive_ok),
-                                     exploration=exploration, skip_unknown=True)
+                                     exploration=exploration, skip_unknown=True, seed=seed)
         except SpaceMismatchError as exc:  # a bug guard: states are rebuilt before scoring
             log.error("customer state outside the model's space (%s): population ranking", exc)
             scored = self.model.rank("__population__", list(candidates), dict(context or {}),
-                                     exploration=exploration, skip_unknown=True)
+                                     exploration=exploration, skip_unknown=True, seed=seed)
         return [Ranked(s.item_id, s.score, s.uncertainty,
                        s.reasons[0].text if s.reasons else "", s.reasons) for s in scored]
 
-    def reranker(self, pid: str, sensitive_ok: bool) -> Any:
+    def reranker(self, pid: str, sensitive_ok: bool, surface: str = "search",
+                 session: str = "") -> Any:
+        """Search re-ranking (and similar items) through the one decision path: the same
+        rules as recommendations (a dismissed item is gone everywhere), then the ranking."""
+        person = Person(pid, personalized=True, sensitive_ok=sensitive_ok, session=session)
+
         def rerank(customer_id: str, hits: list[Hit]) -> list[Hit]:
             by_id = {h.item_id: h for h in hits}
-            ranked = self.rank(pid, list(by_id), None, sensitive_ok=sensitive_ok)
-            return [by_id[r.item_id] for r in ranked]
+            decision = self.decider.decide(person, None, surface,  # type: ignore[arg-type]
+                                           None, self.index, k=len(hits), relevant=list(by_id))
+            return [by_id[i] for i in decision.items]
 
         return rerank
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -10,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
 from app.api.routes.search import FilterParams
+from app.decide import Person
 from app.errors import DependencyUnavailable, Forbidden, InvalidInput, NotFound
 from app.runtime import Runtime
 from app.schemas.catalog import is_staff, item_view
@@ -60,10 +62,15 @@ async def recommendations(
                                             examples=["2026-11-23T19:05:00+01:00"])] = None,
     location: Annotated[str | None, Query(max_length=80)] = None,
     weather: Annotated[str | None, Query(max_length=40)] = None,
+    session: Annotated[str | None, Query(max_length=128, description="The shopper's session: "
+                                         "the same request in one session gives the same "
+                                         "list (default: the day)")] = None,
 ) -> RecommendationsOut:
     """Ranks in-stock catalog items (optionally a category or filter) for the person in
-    this context. Anonymous visitors get the population prior; without consent to
-    personalization the list is the clearly labelled popular-items fallback."""
+    this context, through the one decision path (app/decide): candidates from the whole
+    catalog, the shop's rules, the preference model, diversity. Anonymous visitors get the
+    population prior; without consent to personalization the list is the clearly labelled
+    popular-items fallback. An empty list says why (`why_empty`)."""
     pid, flags = await run_in_threadpool(_subject, request, rt, principal, customer_id)
     search = rt.extras["search"]
     index = search.require()
@@ -71,34 +78,35 @@ async def recommendations(
     if not prefs.ready.is_set():
         raise DependencyUnavailable("the preference model is still loading",
                                     headers={"Retry-After": "2"})
-    filters = params.filters
-    if not filters.in_stock:
-        from retrieval import Filters
-
-        filters = filters.merged(Filters(in_stock=True))
-    candidates = index.matching(filters, limit=5000)
     context = {k_: v for k_, v in {"device": device, "channel": channel,
                                    "local_time": local_time, "location": location,
                                    "weather": weather}.items() if v}
-    if not flags.personalization:
-        ranked = await run_in_threadpool(prefs.rank, "__population__", candidates, context,
-                                         sensitive_ok=False, exploration=0.0)
+    if flags.personalization:
+        note, personalized = None, True
+    else:
         note = "not personalized: the customer has not consented to personalization"
         personalized = False
-    else:
-        try:
-            ranked = await run_in_threadpool(prefs.rank, pid, candidates, context,
-                                             sensitive_ok=flags.sensitive, role=role)
-        except (InvalidSignalError, ValueError) as exc:
-            raise InvalidInput(str(exc)) from exc
-        note, personalized = None, True
+    # Exploration is stable within a session: the caller's, else the day (UTC).
+    person = Person(pid, personalized=personalized, sensitive_ok=flags.sensitive and
+                    personalized, role=role if personalized else "self",
+                    session=session or datetime.now(UTC).strftime("%Y-%m-%d"))
+    try:
+        decision = await run_in_threadpool(prefs.decider.decide, person, context,
+                                           "recommendations", params.filters, index, k=k)
+    except (InvalidSignalError, ValueError) as exc:
+        raise InvalidInput(str(exc)) from exc
     staff = is_staff(principal.role)  # a widget sees no cost, margin or stock count
-    out = [Recommendation(item_id=r.item_id, score=r.score, uncertainty=r.uncertainty,
-                          reasons=[ReasonOut(text=x.text, kind=x.kind, weight=x.weight)
-                                   for x in r.reasons] if personalized else [],
-                          item=item_view(index.get(r.item_id), staff)) for r in ranked[:k]]
+    out = []
+    for item_id in decision.items:
+        score, uncertainty = decision.scores.get(item_id, (0.0, 0.0))
+        reasons = decision.reasons.get(item_id, ()) if personalized else ()
+        out.append(Recommendation(
+            item_id=item_id, score=score, uncertainty=uncertainty,
+            reasons=[ReasonOut(text=x.text, kind=x.kind, weight=x.weight) for x in reasons],
+            item=item_view(index.get(item_id), staff)))
     return RecommendationsOut(customer_id=customer_id, personalized=personalized, note=note,
-                              items=out)
+                              items=out, why_empty=decision.why_empty,
+                              question=decision.question)
 
 
 def _profile(rt: Runtime, pid: str, flags: Any) -> ProfileOut:
