@@ -24,6 +24,7 @@ from app.runtime import Runtime
 from app.schemas.chat import ChatIn
 from app.services.events import resolve_subjects
 from app.services.identity import resolve
+from retrieval import InvalidRequestError
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger(__name__)
@@ -77,8 +78,11 @@ async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Str
     pipeline = rt.extras.get("chat")
     if pipeline is None:
         raise DependencyUnavailable("the chat assistant is not enabled on this server")
-    turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
-                                   payload)
+    try:
+        turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
+                                       payload)
+    except InvalidRequestError as exc:  # the message made an impossible search: say which
+        raise InvalidInput(f"message cannot be searched: {exc}") from exc
     return StreamingResponse(_events(rt, pipeline, turn), media_type="text/event-stream",
                              headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
