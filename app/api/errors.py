@@ -85,8 +85,8 @@ def install(app: FastAPI) -> None:
     # over-long string on PostgreSQL) is the client's mistake wherever a schema let it in.
     @app.exception_handler(DataError)
     async def db_data_error(_: Request, exc: DataError) -> JSONResponse:
-        return _json(422, "invalid_input", "a value in the request cannot be stored: "
-                     f"{type(exc.orig).__name__}")
+        return _json(422, "invalid_input", "a value in the request is out of range or cannot "
+                     f"be stored ({type(exc.orig).__name__})")
 
     @app.exception_handler(OverflowError)
     async def overflow(_: Request, exc: OverflowError) -> JSONResponse:

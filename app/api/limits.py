@@ -5,8 +5,9 @@ caller with no key could make a worker buffer hundreds of megabytes only to get 
 This plain ASGI middleware runs before routing and never buffers:
 
 * a body whose declared Content-Length is over the route's limit gets 413 at once;
-* a write to the API (/v1, any method but GET/HEAD/OPTIONS) with a missing or unknown key
-  gets 401 before a byte of its body is read (the route still checks the key's role);
+* a write to the API (/v1, any method but GET/HEAD/OPTIONS) that carries a body and a
+  missing or unknown key gets 401 before a byte of the body is read (the route still checks
+  the key's role; a write without a body is left to routing, so a wrong method is a 405);
 * a chunked body is counted as it arrives and the read fails with 413 the moment it passes
   the limit.
 
@@ -67,6 +68,13 @@ def declared_length(scope: Scope) -> int | None:
     return None
 
 
+def has_body(scope: Scope) -> bool:
+    declared = declared_length(scope)
+    if declared is not None:
+        return declared > 0
+    return any(name == b"transfer-encoding" for name, _ in scope.get("headers") or ())
+
+
 class BodyGuardMiddleware:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -85,7 +93,7 @@ class BodyGuardMiddleware:
                                  )(scope, receive, send)
             return
         runtime = getattr(app_state, "runtime", None)
-        if runtime is not None and needs_key(method, path):
+        if runtime is not None and needs_key(method, path) and has_body(scope):
             refusal = await _check_key(runtime, scope)
             if refusal is not None:
                 await refusal(scope, receive, send)
