@@ -43,6 +43,8 @@ VISITOR_OPERATIONS = frozenset({
     ("patch", "/v1/customers/{customer_id}/preferences"),
     ("get", "/v1/search"), ("get", "/v1/items/{item_id}/similar"),
 })
+# Operations without a path parameter that can still answer 404 (an unknown chat session).
+NOT_FOUND_OPERATIONS = frozenset({("post", "/v1/chat")})
 # Operations that can conflict with the stored state.
 CONFLICT_OPERATIONS = frozenset({("post", "/v1/identify"),
                                  ("post", "/v1/merges/{merge_id}/undo")})
@@ -50,6 +52,7 @@ CONFLICT_OPERATIONS = frozenset({("post", "/v1/identify"),
 OWN_422: dict[tuple[str, str], str] = {("post", "/v1/events"): "EventsResult"}
 
 ERRORS = {
+    400: "The body could not be read as UTF-8 JSON.",
     401: "Missing, unknown or revoked API key.",
     403: "The key's role may not call this, or a widget key acts for another visitor "
          "(or sent no valid X-Visitor-Token).",
@@ -92,12 +95,12 @@ def _statuses(method: str, path: str, route: Any, auth: str | None) -> list[int]
         out += [401, 403, 429]
     elif public_rate_limit in set(_calls(route.dependant)):
         out.append(429)
-    if "{" in path:
+    if "{" in path or (method, path) in NOT_FOUND_OPERATIONS:
         out.append(404)
     if (method, path) in CONFLICT_OPERATIONS:
         out.append(409)
     if method in BODY_METHODS:
-        out.append(413)
+        out += [400, 413]
     return sorted(out)
 
 
