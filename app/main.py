@@ -75,7 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(title="Tailor", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url=None, redoc_url=None, default_response_class=errors.SafeJSONResponse)
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     errors.install(app)
     # Innermost first: bodies are guarded before routing, unexpected errors become the

@@ -14,6 +14,7 @@ import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,13 +33,14 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 
 class SafeJSONResponse(JSONResponse):
-    """JSON that always renders: a lone surrogate echoed back from the request (an id in an
-    error message) is sent as its \\u escape instead of failing the UTF-8 encoding."""
+    """JSON that always renders: a lone surrogate echoed back from the request (the id of a
+    rejected row) is sent as its \\u escape instead of failing the UTF-8 encoding. Used
+    for error bodies; successful responses keep FastAPI's faster pydantic path."""
 
     def render(self, content: Any) -> bytes:
         try:
-            return super().render(content)
-        except UnicodeEncodeError:
+            return orjson.dumps(content)
+        except (orjson.JSONEncodeError, TypeError):
             return json.dumps(content, ensure_ascii=True, allow_nan=False,
                               separators=(",", ":")).encode("ascii")
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -56,6 +57,10 @@ def test_lone_surrogates_in_json_are_422_never_500(client: Any) -> None:
     assert r.status_code == 422
     # The rejected id is echoed back as its JSON escape, not a broken encoding.
     assert r.json()["error"]["details"][0]["id"] == "\ud800"
+    good = {**sample_items(1)[0], "id": "ok-1"}
+    body = json.dumps([good, {"id": "\ud800", "title": "x", "price": 1}])  # ASCII escapes
+    r = client.put("/v1/items", content=body, headers=RAW_JSON)  # one accepted, one not
+    assert r.status_code == 200 and r.json()["rejected"][0]["id"] == "\\ud800"
     for path, body in [("/v1/identify", b'{"customer_id": "a\\udc00"}'),
                        ("/v1/events", b'{"events": [{"event_id": "e\\ud800", "type": "view",'
                                       b' "customer_id": "c1"}]}'),
