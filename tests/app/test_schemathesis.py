@@ -33,7 +33,8 @@ def test_no_generated_request_gets_a_server_error(tmp_path: Path) -> None:
         for name, headers in identities.items():
             out = tmp_path / name
             out.mkdir()
-            result = st.run_schemathesis(base, headers, EXAMPLES, out, seed_=1)
+            result = st.run_schemathesis(base, headers, EXAMPLES, out, seed_=1,
+                                         exclude_paths=st.EXCLUDED[name])
             assert result["cases"] > 1000, result
             assert result["server_errors"] == 0 and result["errors"] == 0, (
                 name, result["server_error_list"], (out / "stdout.txt").read_text()[-5000:])
