@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceError
 from app.logging import request_id_var
+from preference_model import NotReadyError
+from retrieval import IndexNotReadyError
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +78,13 @@ def install(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "http_error")
         return _json(exc.status_code, code, str(exc.detail),
                      headers=dict(exc.headers) if exc.headers else None)
+
+    # An empty catalog index (every item deleted) or a model still waiting for items: the
+    # libraries say "not ready", which for a caller is a 503 to retry, never a 500.
+    @app.exception_handler(IndexNotReadyError)
+    @app.exception_handler(NotReadyError)
+    async def not_ready(_: Request, exc: Exception) -> JSONResponse:
+        return _json(503, "unavailable", f"not ready: {exc}", headers={"Retry-After": "5"})
 
     @app.exception_handler(OperationalError)
     async def db_unavailable(_: Request, exc: OperationalError) -> JSONResponse:

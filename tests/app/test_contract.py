@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -161,3 +162,20 @@ def test_docs_pages_load_their_assets_from_this_server(client: Any) -> None:
                 r = client.get(url)
                 assert r.status_code == 200 and "javascript" in r.headers["content-type"]
                 assert len(r.content) > 100_000  # the real bundle, not a stub
+
+
+def test_search_and_chat_over_an_emptied_catalog_are_503_not_500(app_factory: Any,
+                                                                 sqlite_url: str) -> None:
+    client = make(app_factory, sqlite_url, llm_backend="mock")
+    for item in client.get("/v1/items?limit=1000").json()["items"]:
+        assert client.delete(f"/v1/items/{item['id']}", headers=A).status_code == 200
+    deadline = time.time() + 60  # the index follows the catalog within a poll interval
+    while time.time() < deadline:
+        r = client.get("/v1/search?q=shoes", headers=client.wh)
+        if r.status_code != 200:
+            break
+        time.sleep(0.2)
+    assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable", r.text
+    assert r.headers["retry-after"]
+    status, events = turn(client, client.wh, "running shoes please")
+    assert status == 503, events
