@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test lint typecheck bench browser clean
+.PHONY: install demo test lint typecheck bench contract browser clean
 
 $(PY):
 	python3 -m venv $(VENV)
@@ -42,6 +42,12 @@ lint: install
 
 bench: install
 	$(PY) benchmarks/events.py
+
+# Property-based contract run against the real app (`make test` runs a short pass of it:
+# tests/app/test_schemathesis.py, 20 examples per operation).
+EXAMPLES ?= 400
+contract: install
+	$(PY) benchmarks/schemathesis_run.py --examples $(EXAMPLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

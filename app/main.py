@@ -6,15 +6,16 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 
-from fastapi import FastAPI
+import fastapi_offline
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.api import errors
+from app.api import errors, openapi
+from app.api.limits import BodyGuardMiddleware
 from app.api.middleware import RequestContextMiddleware
 from app.api.routes import (
     catalog,
@@ -38,16 +39,22 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 WEB = HERE / "web"
 DEMO_IMAGES = HERE / "demo" / "images"
+# Swagger UI and ReDoc bundles (MIT) shipped in the fastapi-offline wheel: the docs pages
+# work on a machine without internet access.
+DOCS_ASSETS = Path(fastapi_offline.__file__).parent / "static"
 
 DESCRIPTION = """
 Tailor personalizes a shop for each customer: a chat widget, recommendations that learn
 from every reaction, and generated content.
 
-**Auth**: send `Authorization: Bearer <key>`. Roles: `widget` (public, per site: chat,
-events and recommendations for its own visitor), `marketer`, `developer`, `admin`.
+**Auth**: send `Authorization: Bearer <key>` (or `X-API-Key: <key>`). Roles: `widget`
+(public, per site: chat, events and recommendations for its own visitor, which it proves
+with `X-Visitor-Token`), `marketer`, `developer`, `admin`.
 A missing or unknown key gets **401**; a key whose role may not call an endpoint gets **403**.
 
 **Errors** always look like `{"error": {"code", "message", "details", "request_id"}}`.
+Bodies over an endpoint's limit get **413** as they arrive; writes without a valid key get
+**401** before their body is read.
 """
 
 
@@ -69,9 +76,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     app = FastAPI(title="Tailor", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-                  docs_url="/docs", redoc_url="/redoc")
+                  docs_url=None, redoc_url=None)
     app.state.settings = settings
     errors.install(app)
+    # Innermost first: bodies are guarded before routing, unexpected errors become the
+    # JSON 500 inside the request-id middleware (so it carries the id).
+    app.add_middleware(BodyGuardMiddleware)
+    app.add_middleware(errors.UnhandledErrorMiddleware)
     app.add_middleware(RequestContextMiddleware)
     if settings.cors_origins:
         # The widget calls the API from the shop's own pages: allow those origins, the
@@ -87,8 +98,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (catalog, search, chat, events, customers, preferences, keys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
-    _openapi_with_extra_models(app, [EventBatch, ChatIn, Item])
+    _mount_docs(app)
+    openapi.install(app, [EventBatch, ChatIn, Item])
     return app
+
+
+def _mount_docs(app: FastAPI) -> None:
+    app.mount("/docs-assets", StaticFiles(directory=DOCS_ASSETS), name="docs-assets")
+
+    def asset(request: Request, name: str) -> str:
+        return f"{request.scope.get('root_path', '')}/docs-assets/{name}"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger(request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=str(app.openapi_url), title=f"{app.title} API",
+            swagger_js_url=asset(request, "swagger-ui-bundle.js"),
+            swagger_css_url=asset(request, "swagger-ui.css"),
+            swagger_favicon_url=asset(request, "favicon.png"))
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc(request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=str(app.openapi_url), title=f"{app.title} API",
+            redoc_js_url=asset(request, "redoc.standalone.js"),
+            redoc_favicon_url=asset(request, "favicon.png"), with_google_fonts=False)
 
 
 def _mount_web(app: FastAPI) -> None:
@@ -111,23 +145,3 @@ def _mount_web(app: FastAPI) -> None:
         if not path.exists():
             return Response("/* widget not installed */", media_type="text/javascript")
         return FileResponse(path, media_type="text/javascript")
-
-
-def _openapi_with_extra_models(app: FastAPI, models: list[Any]) -> None:
-    """Routes that parse their body by hand (to reject events one by one) still document
-    their schema: add those models to the components."""
-
-    def custom() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version,
-                             description=app.description, routes=app.routes)
-        comps = schema.setdefault("components", {}).setdefault("schemas", {})
-        for model in models:
-            js = model.model_json_schema(ref_template="#/components/schemas/{model}")
-            comps.update(js.pop("$defs", {}))
-            comps[model.__name__] = js
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = custom  # type: ignore[method-assign]

@@ -1,31 +1,64 @@
-"""One JSON error shape for every failure: {"error": {"code", "message", "details"}}."""
+"""One JSON error shape for every failure: {"error": {"code", "message", "details",
+"request_id"}}.
+
+Expected errors are mapped by exception handlers (inside Starlette's ExceptionMiddleware).
+Unexpected ones are turned into the JSON 500 by `UnhandledErrorMiddleware`, which sits
+*inside* the request-id middleware: Starlette's own ServerErrorMiddleware would answer
+outside it (so without the id the message asks to quote) and then re-raise, and uvicorn
+drops a keep-alive connection whose app raised.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import ServiceError
 from app.logging import request_id_var
+from preference_model import NotReadyError
+from retrieval import IndexNotReadyError
 
 log = logging.getLogger(__name__)
 
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type",
+              429: "rate_limited"}
 
-def _json(status: int, code: str, message: str, details: Any = None,
-          headers: dict[str, str] | None = None) -> JSONResponse:
+
+class SafeJSONResponse(JSONResponse):
+    """JSON that always renders: a lone surrogate echoed back from the request (the id of a
+    rejected row) is sent as its \\u escape instead of failing the UTF-8 encoding. Used
+    for error bodies; successful responses keep FastAPI's faster pydantic path."""
+
+    def render(self, content: Any) -> bytes:
+        try:
+            return orjson.dumps(content)
+        except (orjson.JSONEncodeError, TypeError):
+            return json.dumps(content, ensure_ascii=True, allow_nan=False,
+                              separators=(",", ":")).encode("ascii")
+
+
+def error_response(status: int, code: str, message: str, details: Any = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     err: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         err["details"] = details
     rid = request_id_var.get()
     if rid:
         err["request_id"] = rid
-    return JSONResponse({"error": err}, status_code=status, headers=headers)
+    return SafeJSONResponse({"error": err}, status_code=status, headers=headers)
+
+
+_json = error_response  # the name the handlers below have always used
 
 
 def install(app: FastAPI) -> None:
@@ -42,17 +75,64 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def http_error(_: Request, exc: HTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        code = HTTP_CODES.get(exc.status_code, "http_error")
         return _json(exc.status_code, code, str(exc.detail),
                      headers=dict(exc.headers) if exc.headers else None)
 
+    # An empty catalog index (every item deleted) or a model still waiting for items: the
+    # libraries say "not ready", which for a caller is a 503 to retry, never a 500.
+    @app.exception_handler(IndexNotReadyError)
+    @app.exception_handler(NotReadyError)
+    async def not_ready(_: Request, exc: Exception) -> JSONResponse:
+        return _json(503, "unavailable", f"not ready: {exc}", headers={"Retry-After": "5"})
+
     @app.exception_handler(OperationalError)
     async def db_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
-        log.warning("database unavailable: %s", exc.orig)
+        log.warning("database unavailable: %s", type(exc.orig).__name__)
         return _json(503, "unavailable", "the database is busy or unreachable; retry shortly",
                      headers={"Retry-After": "2"})
 
-    @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return _json(500, "internal_error", "unexpected server error; quote the request id")
+    # A value the database cannot store (an integer past 64 bits, a NUL byte or an
+    # over-long string on PostgreSQL) is the client's mistake wherever a schema let it in.
+    @app.exception_handler(DataError)
+    async def db_data_error(_: Request, exc: DataError) -> JSONResponse:
+        return _json(422, "invalid_input", "a value in the request is out of range or cannot "
+                     f"be stored ({type(exc.orig).__name__})")
+
+    @app.exception_handler(OverflowError)
+    async def overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        if "too large to convert" not in str(exc):  # arithmetic trouble of our own: a 500
+            raise exc
+        return _json(422, "invalid_input", "a number in the request is out of range "
+                     "(integers are limited to 64 bits)")
+
+
+class UnhandledErrorMiddleware:
+    """The JSON 500 for anything no handler mapped, carrying the request id; the error is
+    logged and not re-raised, so the keep-alive connection stays usable. A response that
+    already started (a stream) can only be cut off: that error is re-raised."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_tracking(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_tracking)
+        except Exception:
+            log.exception("unhandled error")
+            if started:
+                raise
+            response = _json(500, "internal_error",
+                             "unexpected server error; quote the request id")
+            await response(scope, receive, send)

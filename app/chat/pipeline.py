@@ -42,6 +42,7 @@ from generation import ResilientChat, load_prompt
 from generation.llm import CancelToken
 from preference_model import PreferenceModelError
 from retrieval import Filters, Item
+from retrieval.index import MAX_QUERY_CHARS
 
 log = logging.getLogger(__name__)
 CARDS = 4
@@ -170,8 +171,9 @@ class TurnPipeline:
         if ex.recipient == "child":
             query += " for kids"  # "a gift for my daughter" means toys and kids' things
         greeting = ex.intent == "greeting" and not ex.constraints and not stated
-        hits = [] if greeting else index.search(query, k=CANDIDATES, filters=filters,
-                                                parse=False)
+        # A message may hold 4,000 characters, a search query 2,000: search on its start.
+        hits = [] if greeting else index.search(query[:MAX_QUERY_CHARS], k=CANDIDATES,
+                                                filters=filters, parse=False)
         if hits:
             # Stay on topic: personal taste re-orders relevant items, it never promotes a
             # skillet for "warm sweater".

@@ -8,7 +8,7 @@ forbid extra fields, so a response validates as exactly one of them.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from retrieval.catalog import Item
 
@@ -88,6 +88,12 @@ class RejectedRow(BaseModel):
                                  "1; a JSON array: index + 1).")
     id: str | None
     reasons: list[str]
+
+    @field_validator("id")
+    @classmethod
+    def _printable(cls, v: str | None) -> str | None:
+        # An id echoed back as sent may hold a lone surrogate, which no JSON encoder writes.
+        return v.encode("utf-8", "backslashreplace").decode() if v is not None else v
 
 
 class ImportResult(BaseModel):

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 
 class IdentifyIn(BaseModel):
@@ -71,10 +71,11 @@ class ConsentsIn(BaseModel):
         {"personalization": True, "marketing": False, "sensitive": False,
          "demographics": False, "source": "preference-centre"}]})
 
-    personalization: bool | None = None
-    marketing: bool | None = None
-    sensitive: bool | None = None
-    demographics: bool | None = None
+    # Strict: a consent is a decision, and 0, "no" or "false" are not one (422).
+    personalization: StrictBool | None = None
+    marketing: StrictBool | None = None
+    sensitive: StrictBool | None = None
+    demographics: StrictBool | None = None
     source: str = Field("api", max_length=60)
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from app.schemas.types import LocalTime
 
 Role = Literal["self", "child", "partner", "gift", "other"]
 ITEM_EVENTS = frozenset({"impression", "view", "dwell", "zoom", "click", "add_to_cart",
@@ -26,7 +27,7 @@ SubjectId = Annotated[str, Field(min_length=1, max_length=128,
 class EventContext(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    local_time: datetime | None = Field(
+    local_time: LocalTime | None = Field(
         None, description="The customer's local wall-clock time, ideally with its UTC offset.")
     timezone: str | None = Field(None, max_length=64, examples=["Europe/Paris"])
     device: Literal["desktop", "mobile", "tablet", "tv", "other"] | None = None

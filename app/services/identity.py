@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db.models import AuditLog, Identifier, Merge, Profile
@@ -175,7 +176,7 @@ def _customer_ids(db: Session, profile_ids: Iterable[str]) -> set[str]:
 
 def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api",
              actor: str = "api", default_country_code: str = "1",
-             allow_erased: bool = False) -> IdentifyResult:
+             allow_erased: bool = False, _races_left: int = 2) -> IdentifyResult:
     """Find or create the person these identifiers describe, merging profiles they link.
 
     An identifier of an erased person is registered again only with `allow_erased` (the
@@ -210,11 +211,16 @@ def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api"
 
     created = False
     if not roots:
-        kind = "known" if wanted else "anonymous"
-        survivor = Profile(id=new_profile_id(), kind=kind)
-        db.add(survivor)
-        db.flush()
-        created = True
+        new = _create_profile(db, normalized, "known" if wanted else "anonymous", source)
+        if new is None:
+            # A concurrent request created this person a moment ago: join that profile.
+            if _races_left <= 0:
+                raise Conflict("these identifiers are being linked by another request; "
+                               "retry", headers={"Retry-After": "1"})
+            return identify(db, identifiers, source=source, actor=actor,
+                            default_country_code=default_country_code,
+                            allow_erased=allow_erased, _races_left=_races_left - 1)
+        survivor, created = new, True
     else:
         # The known customer survives; otherwise the oldest profile keeps its id.
         survivor = sorted(roots.values(), key=lambda p: (not known[p.id], p.created_at, p.id))[0]
@@ -228,11 +234,17 @@ def identify(db: Session, identifiers: Mapping[str, str], *, source: str = "api"
 
     existing = {(i.kind, i.value) for i in db.scalars(select(Identifier).where(
         Identifier.profile_id.in_(cluster_ids(db, survivor.id))))}
-    added = []
+    added = list(normalized) if created else []
     for kind, (value, raw) in normalized.items():
         if (kind, value) not in existing:
-            db.add(Identifier(kind=kind, value=value, raw=raw[:400], profile_id=survivor.id,
-                              source=source))
+            if not _add_identifier(db, survivor, kind, value, raw, source):
+                if _races_left <= 0:
+                    raise Conflict("these identifiers are being linked by another request; "
+                                   "retry", headers={"Retry-After": "1"})
+                # Linked elsewhere a moment ago by a concurrent request: decide again.
+                return identify(db, identifiers, source=source, actor=actor,
+                                default_country_code=default_country_code,
+                                allow_erased=allow_erased, _races_left=_races_left - 1)
             added.append(kind)
     if wanted:
         survivor.kind = "known"
@@ -261,6 +273,39 @@ def _check_erased(db: Session, keys: list[tuple[str, str]], allow_erased: bool,
     db.add(AuditLog(actor=actor, action="customer.reregister", subject=profile_id,
                     details={"erased_kinds": kinds}))
     db.flush()
+
+
+def _create_profile(db: Session, normalized: Mapping[str, tuple[str, str]], kind: str,
+                    source: str) -> Profile | None:
+    """A new profile holding these identifiers, or None when a concurrent request stored one
+    of its strong identifiers first (the unique index decides; the savepoint undoes ours)."""
+    try:
+        with db.begin_nested():
+            profile = Profile(id=new_profile_id(), kind=kind)
+            db.add(profile)
+            db.flush()
+            for ident_kind, (value, raw) in normalized.items():
+                db.add(Identifier(kind=ident_kind, value=value, raw=raw[:400],
+                                  profile_id=profile.id, source=source))
+            db.flush()
+    except IntegrityError:
+        return None
+    return profile
+
+
+def _add_identifier(db: Session, survivor: Profile, kind: str, value: str, raw: str,
+                    source: str) -> bool:
+    """Link one identifier to the survivor; False when a concurrent request linked it to
+    another person first. Linked to this same person by then is fine."""
+    try:
+        with db.begin_nested():
+            db.add(Identifier(kind=kind, value=value, raw=raw[:400], profile_id=survivor.id,
+                              source=source))
+            db.flush()
+    except IntegrityError:
+        owner = find_by_identifier(db, kind, value)
+        return owner is not None and owner.id == root_of(db, survivor).id
+    return True
 
 
 def merge(db: Session, survivor: Profile, other: Profile, *, reason: str,

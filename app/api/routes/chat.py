@@ -30,6 +30,7 @@ from app.runtime import Runtime
 from app.schemas.chat import ChatIn
 from app.services.events import resolve_subjects
 from app.services.identity import resolve
+from retrieval import InvalidRequestError
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger(__name__)
@@ -90,6 +91,9 @@ async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Str
     try:
         turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
                                        payload)
+    except InvalidRequestError as exc:  # the message made an impossible search: say which
+        release()
+        raise InvalidInput(f"message cannot be searched: {exc}") from exc
     except BaseException:
         release()
         raise

@@ -23,6 +23,7 @@ from app.schemas.preferences import (
     Recommendation,
     RecommendationsOut,
 )
+from app.schemas.types import LocalTime
 from app.services.events import resolve_subjects
 from app.services.identity import resolve
 from preference_model import InvalidSignalError, PreferenceModelError, UnknownCustomerError
@@ -58,8 +59,9 @@ async def recommendations(
                                description="Recommend for a recipient profile")] = "self",
     device: Annotated[str | None, Query(pattern="^(desktop|mobile|tablet|tv|other)$")] = None,
     channel: Annotated[str | None, Query(max_length=20)] = None,
-    local_time: Annotated[str | None, Query(max_length=40,
-                                            examples=["2026-11-23T19:05:00+01:00"])] = None,
+    local_time: Annotated[LocalTime | None, Query(
+        description="The customer's local wall-clock time (ISO 8601, ideally with offset).",
+        examples=["2026-11-23T19:05:00+01:00"])] = None,
     location: Annotated[str | None, Query(max_length=80)] = None,
     weather: Annotated[str | None, Query(max_length=40)] = None,
     session: Annotated[str | None, Query(max_length=128, description="The shopper's session: "
@@ -79,7 +81,8 @@ async def recommendations(
         raise DependencyUnavailable("the preference model is still loading",
                                     headers={"Retry-After": "2"})
     context = {k_: v for k_, v in {"device": device, "channel": channel,
-                                   "local_time": local_time, "location": location,
+                                   "local_time": local_time.isoformat() if local_time else None,
+                                   "location": location,
                                    "weather": weather}.items() if v}
     if flags.personalization:
         note, personalized = None, True

@@ -1,0 +1,43 @@
+"""A short schemathesis pass against the real app (the full run: benchmarks/schemathesis_run.py):
+no generated request, as staff or as the widget, may get a server error."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+EXAMPLES = 20  # per operation; with the coverage phase about 2,500 cases per identity
+
+
+def _harness() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "schemathesis_run", ROOT / "benchmarks" / "schemathesis_run.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.schemathesis
+@pytest.mark.slow
+def test_no_generated_request_gets_a_server_error(tmp_path: Path) -> None:
+    st = _harness()
+    proc, base = st.start_server(tmp_path / "server")
+    try:
+        identities = st.seed(base)
+        for name, headers in identities.items():
+            out = tmp_path / name
+            out.mkdir()
+            result = st.run_schemathesis(base, headers, EXAMPLES, out, seed_=1,
+                                         exclude_paths=st.EXCLUDED[name])
+            assert result["cases"] > 1000, result
+            assert result["server_errors"] == 0 and result["errors"] == 0, (
+                name, result["server_error_list"], (out / "stdout.txt").read_text()[-5000:])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
