@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-EXAMPLES = 20  # per operation; with the coverage phase about 2,500 cases per identity
+EXAMPLES = 20  # per operation; with the coverage phase about 2,000 cases per identity
 
 
 def _harness() -> Any:
