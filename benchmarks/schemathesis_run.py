@@ -67,14 +67,27 @@ def start_server(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise RuntimeError("server not ready")
 
 
-def seed(base: str) -> dict[str, dict[str, str]]:
-    """A few items and customers to find, and the headers of each identity."""
-    admin = {"Authorization": f"Bearer {ADMIN}"}
+def seed_catalog(base: str, n: int = 200) -> None:
+    """Items to find. Laid anew before each identity's run: the admin run deletes items,
+    and an emptied catalog makes search and chat answer 503 (correctly, but schemathesis
+    counts every 5xx as a server error)."""
     items = [{"id": f"sku-{i}", "title": f"Item {i}", "category": "Apparel > Women",
               "brand": "Acme", "price": 10.0 + i, "stock": 5,
-              "attributes": {"color": ["red"], "material": ["cotton"]}} for i in range(20)]
+              "attributes": {"color": ["red"], "material": ["cotton"]}} for i in range(n)]
+    httpx.put(f"{base}/v1/items", json=items, headers={"Authorization": f"Bearer {ADMIN}"},
+              timeout=300).raise_for_status()
+    deadline = time.time() + 120  # until the search index has caught up
+    while time.time() < deadline:
+        if httpx.get(f"{base}/v1/search", params={"q": "item"}, timeout=30).status_code == 200:
+            return
+        time.sleep(0.5)
+
+
+def seed(base: str) -> dict[str, dict[str, str]]:
+    """A catalog and a customer to find, and the headers of each identity."""
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    seed_catalog(base)
     with httpx.Client(base_url=base, headers=admin, timeout=60) as c:
-        c.put("/v1/items", json=items).raise_for_status()
         c.post("/v1/identify", json={"customer_id": "C-1", "email": "c1@example.com"}
                ).raise_for_status()
         widget = c.post("/v1/keys", json={"role": "widget", "name": "st"}).json()["key"]
@@ -144,6 +157,7 @@ def main() -> None:
             for name, headers in identities.items():
                 if args.only and name != args.only:
                     continue
+                seed_catalog(base)
                 out = (args.reports or Path(tmp)) / name
                 out.mkdir(parents=True, exist_ok=True)
                 results[name] = run_schemathesis(base, headers, args.examples, out, args.seed,
