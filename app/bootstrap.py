@@ -56,6 +56,10 @@ def startup(rt: Runtime) -> None:
             rt.extras["chat"] = pipeline
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
+    if settings.jobs_enabled:
+        from app.jobs import start_jobs
+
+        rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
@@ -125,6 +129,9 @@ def _load_llm(llm: Any) -> None:
 
 
 def shutdown(rt: Runtime) -> None:
+    if rt.jobs is not None:
+        rt.jobs.stop()
+        rt.jobs = None
     prefs = rt.extras.get("prefs")
     if prefs is not None:
         prefs.flush(timeout=10)

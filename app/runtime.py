@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +15,10 @@ from app.services import tombstones
 from app.services.auth import KeyCache
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.creatives.service import CreativeService
+    from app.jobs.engine import JobEngine
 
 
 @dataclass
@@ -27,6 +31,8 @@ class Runtime:
     limiter: RateLimiter
     secret: str
     extras: dict[str, Any] = field(default_factory=dict)
+    jobs: JobEngine | None = None            # durable jobs (app/jobs), when enabled
+    creatives: CreativeService | None = None  # creatives, copy, segments (app/creatives)
     # name -> callable returning "ok", "loading" or "error: ..." for /readyz
     readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
     # name -> callable returning facts shown beside the status (sizes, progress, skipped rows)
