@@ -56,10 +56,26 @@ def startup(rt: Runtime) -> None:
             rt.extras["chat"] = pipeline
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
+    _start_creatives(rt)
     if settings.jobs_enabled:
         from app.jobs import start_jobs
 
         rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
+
+
+def _start_creatives(rt: Runtime) -> None:
+    from app.creatives.service import CreativeService
+
+    def complete() -> Any:
+        chat = getattr(rt.extras.get("chat"), "chat", None)
+        if chat is None:
+            return None
+        return lambda messages: "".join(
+            c.text for c in chat.stream(messages, fallback=lambda err, partial: ""))
+
+    rt.creatives = CreativeService(rt.settings, rt.sessions,
+                                   prefs=lambda: rt.extras.get("prefs"), complete=complete)
+    rt.hooks.erase.append(rt.creatives.on_erase)
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
