@@ -75,7 +75,6 @@ def _start_creatives(rt: Runtime) -> None:
 
     rt.creatives = CreativeService(rt.settings, rt.sessions,
                                    prefs=lambda: rt.extras.get("prefs"), complete=complete)
-    rt.hooks.erase.append(rt.creatives.on_erase)
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:

@@ -141,6 +141,18 @@ def _mount_web(app: FastAPI) -> None:
         key = app.state.runtime.extras.get("widget_key", "")
         return HTMLResponse(page.read_text().replace("{{WIDGET_KEY}}", key))
 
+    @app.get("/studio", include_in_schema=False)
+    def studio() -> Response:
+        """The marketer studio; the demo fills in its marketer key."""
+        page = WEB / "studio" / "index.html"
+        rt = app.state.runtime
+        key = ""
+        if rt.settings.load_demo:
+            from app.bootstrap import demo_keys
+
+            key = demo_keys(rt).get("marketer", "")
+        return HTMLResponse(page.read_text().replace("{{MARKETER_KEY}}", key))
+
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> Response:
         path = WEB / "widget.js"

@@ -67,15 +67,18 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--prompts", type=int, default=6000, help="training scenes")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--channels", default="16,32,32", help="UNet block widths")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--ckpt-every", type=int, default=25)
+    ap.add_argument("--export-only", action="store_true",
+                    help="write final/ from the last checkpoint and stop")
     ap.add_argument("--cond-drop", type=float, default=0.1,
                     help="share of unconditional examples (classifier-free guidance)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    cfg = TinyDiffusionConfig()
+    cfg = TinyDiffusionConfig(block_out_channels=tuple(int(c) for c in args.channels.split(",")))
 
     test = held_out()
     train = scene_pool(args.prompts, args.seed, {s.key() for s, _ in test})
@@ -117,7 +120,7 @@ def main() -> None:
                        encoder_hidden_states=e[:, None], class_labels=e).sample
         return float((pred - noise).pow(2).mean())
 
-    deadline = time.monotonic() + args.minutes * 60
+    deadline = time.monotonic() + (0 if args.export_only else args.minutes * 60)
     bar = tqdm(total=args.max_steps, initial=step, unit="step")
     while step < args.max_steps and time.monotonic() < deadline:
         idx = rng.integers(0, len(train), args.batch).tolist()

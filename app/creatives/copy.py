@@ -90,7 +90,8 @@ class CopyWriter:
         """Why a draft cannot be shown (empty: it can)."""
         found = [f"missing {f}" for f in FIELDS if not fields.get(f)]
         g = self.grounding(brief)
-        for name, text in fields.items():
+        for name in FIELDS:
+            text = fields.get(name, "")
             if self._banned and self._banned.search(text):
                 found.append(f"{name}: uses a banned word")
             for sentence in re.split(r"(?<=[.!?])\s+", text):

@@ -1,4 +1,5 @@
 """The creative studio's service: audiences, briefs, copy, jobs and variant stats.
+(Creatives made for a named customer are exported and erased with them: privacy.py.)
 
 Briefs are built where the request arrives (the preference model lives in the API
 process); rendering (image, copy, layout) runs as a durable job (app/creatives/jobs.py) in
@@ -10,12 +11,12 @@ import logging
 import threading
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.creatives.brief import Audience, Brief, Moment, Pref, Product, build_brief
@@ -249,11 +250,6 @@ class CreativeService:
             except Exception as exc:  # the stats are recorded; learning is best effort
                 log.warning("creative click not learned: %s", exc)
         return row
-
-    def on_erase(self, profile_ids: Sequence[str]) -> None:
-        with self.sessions() as db:
-            db.execute(delete(CreativeRow).where(CreativeRow.profile_id.in_(list(profile_ids))))
-            db.commit()
 
 
 def persona_audience(ref: str, name: str, definition: dict[str, Any]) -> Audience:

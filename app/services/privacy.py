@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.creatives.models import CreativeRow
 from app.db.models import (
     AuditLog,
     ChatSession,
@@ -45,6 +46,10 @@ PERSONAL_TABLES = frozenset({"profiles", "identifiers", "merges", "consents", "e
                              "chat_sessions", "messages", "customer_states", "audit_log"})
 # The learning outbox holds event ids only; its rows go with their events (ON DELETE CASCADE).
 NON_PERSONAL_TABLES |= {"learn_pending"}
+# Creatives made for a named customer hold their brief and profile snapshot; saved
+# audiences are filters and imagined personas (no person).
+PERSONAL_TABLES |= {"creatives"}
+NON_PERSONAL_TABLES |= {"audiences"}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -83,6 +88,8 @@ def export(db: Session, profile: Profile) -> dict[str, Any]:
             select(CustomerState).where(CustomerState.profile_id.in_(ids)))],
         "audit_log": [_row(r) for r in db.scalars(
             select(AuditLog).where(AuditLog.subject.in_(ids)))],
+        "creatives": [_row(r) for r in db.scalars(
+            select(CreativeRow).where(CreativeRow.profile_id.in_(ids)))],
     }
 
 
@@ -108,6 +115,7 @@ def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[st
     run("identifiers", delete(Identifier).where(Identifier.profile_id.in_(ids)))
     run("merges", delete(Merge).where(or_(Merge.survivor_id.in_(ids), Merge.merged_id.in_(ids))))
     run("audit_log", delete(AuditLog).where(AuditLog.subject.in_(ids)))
+    run("creatives", delete(CreativeRow).where(CreativeRow.profile_id.in_(ids)))
     # Break the merge chain first so no foreign key points at a deleted row.
     db.execute(update(Profile).where(Profile.id.in_(ids)).values(merged_into=None))
     run("profiles", delete(Profile).where(Profile.id.in_(ids)))

@@ -18,10 +18,10 @@ class TinyDiffusionConfig:
     text_dim: int = 384                       # all-MiniLM-L6-v2
     # Sized for a shared 2-core CPU: the full-resolution levels are plain ResNet blocks
     # (the text reaches them through the class embedding), attention only at 8x8.
-    block_out_channels: tuple[int, ...] = (32, 64, 64)
+    block_out_channels: tuple[int, ...] = (16, 32, 32)
     layers_per_block: int = 1
     attention_head_dim: int = 8
-    norm_num_groups: int = 16
+    norm_num_groups: int = 8
     train_timesteps: int = 1000
     beta_schedule: str = "squaredcos_cap_v2"
     prediction_type: str = "epsilon"

@@ -141,8 +141,7 @@ def test_precise_client_errors(studio: Any) -> None:
         assert r.status_code == status, (body, r.text)
         assert words in r.text
     # a named customer without marketing consent
-    client.put("/v1/customers/C-7/consents", headers=auth(ADMIN_KEY),
-               json={"personalization": True})
+    client.post("/v1/identify", headers=auth(ADMIN_KEY), json={"customer_id": "C-7"})
     r = client.post("/v1/creatives", headers=h, json={"customer_id": "C-7",
                                                       "item_id": "mug-1"})
     assert r.status_code == 403 and "marketing" in r.text
