@@ -78,9 +78,10 @@ class Brief:
 
 # Preference values -> scene attributes (what a preference looks like in a picture).
 COLOR_PALETTE = {
-    "red": "crimson red", "burgundy": "crimson red", "blue": "cool ocean blue",
+    "orange": "warm terracotta", "red": "crimson red", "burgundy": "crimson red",
+    "blue": "cool ocean blue",
     "navy": "midnight navy and gold", "green": "fresh mint green", "olive": "deep forest green",
-    "pink": "soft pastel pink", "yellow": "sunny yellow", "orange": "warm terracotta",
+    "pink": "soft pastel pink", "yellow": "sunny yellow",
     "purple": "berry purple", "brown": "earthy brown", "beige": "earthy brown",
     "tan": "earthy brown", "grey": "monochrome grey", "gray": "monochrome grey",
     "black": "monochrome grey", "white": "icy white and silver", "silver": "icy white and silver",

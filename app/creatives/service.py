@@ -116,16 +116,25 @@ class CreativeService:
         return out
 
     def clicked_styles(self, db: Session, pid: str) -> list[Pref]:
-        """The return channel for looks: moods and palettes of this person's creatives they
-        clicked, as inferred preferences (confidence grows with clicks)."""
-        rows = db.execute(select(CreativeRow.brief, CreativeRow.clicks, CreativeRow.impressions)
+        """The return channel for looks: the moods and palettes of this person's creatives
+        that they clicked become inferred preferences (confidence grows with clicks), so
+        someone who clicks warm, cosy imagery gets more of it."""
+        from app.creatives.brief import COLOR_PALETTE
+
+        colour_of = {}
+        for colour, palette in COLOR_PALETTE.items():
+            colour_of.setdefault(palette, colour)
+        rows = db.execute(select(CreativeRow.brief, CreativeRow.clicks)
                           .where(CreativeRow.profile_id == pid, CreativeRow.clicks > 0)).all()
         tally: dict[str, float] = defaultdict(float)
-        for brief, clicks, _imps in rows:
+        for brief, clicks in rows:
             scene = brief.get("scene", {})
-            tally[f"style={scene.get('mood', '')}"] += clicks
-        return [Pref(attr, 1.0, min(0.95, 0.5 + 0.1 * n), "inferred")
-                for attr, n in tally.items() if attr != "style="]
+            if scene.get("mood"):
+                tally[f"style={scene['mood']}"] += clicks
+            if scene.get("palette") in colour_of:
+                tally[f"color={colour_of[scene['palette']]}"] += clicks
+        return [Pref(attr, 1.0, min(0.95, 0.6 + 0.1 * n), "clicks on creatives")
+                for attr, n in tally.items()]
 
     def audience(self, db: Session, kind: str, ref: str) -> Audience:
         if kind == "customer":

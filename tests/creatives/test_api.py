@@ -170,3 +170,30 @@ def test_copy_is_synchronous_and_grounded(studio: Any) -> None:
     assert r.status_code == 200 and r.json()["brief"]["scene"]["palette"] == "cool ocean blue"
     listed = client.get("/v1/audiences", headers=h).json()
     assert [a["name"] for a in listed] == ["City runner"]
+
+
+def test_clicks_on_a_look_bring_more_of_it(studio: Any) -> None:
+    client, h = studio
+    admin = auth(ADMIN_KEY)
+    client.post("/v1/identify", headers=admin, json={"customer_id": "C-1"})
+    r = client.put("/v1/customers/C-1/consents", headers=admin, json={"marketing": True})
+    assert r.status_code == 200, r.text
+    before = client.post("/v1/copy", headers=h, json={"customer_id": "C-1",
+                                                      "item_id": "tote-1"}).json()["brief"]
+    r = client.post("/v1/creatives", headers=h, json={"customer_id": "C-1", "item_id": "tote-1",
+                                                      "variants": 2})
+    assert r.status_code == 202, r.text
+    job = _wait_job(client, h, r.json()["job_id"])
+    second = job["creatives"][1]
+    palette = second["brief"]["scene"]["palette"]
+    assert palette != before["scene"]["palette"]
+    for kind, n in (("impression", 10), ("click", 4)):
+        client.post(f"/v1/creatives/{second['id']}/events", headers=h,
+                    json={"type": kind, "count": n})
+    after = client.post("/v1/copy", headers=h, json={"customer_id": "C-1",
+                                                     "item_id": "tote-1"}).json()["brief"]
+    assert after["scene"]["palette"] == palette
+    assert any("clicks on creatives" in r for r in after["reasons"])
+    # erasing the customer takes their creatives with them
+    assert client.delete("/v1/customers/C-1", headers=admin).status_code == 200
+    assert client.get(f"/v1/creatives/{second['id']}", headers=h).status_code == 404

@@ -77,8 +77,30 @@ def creative_out(request: Request, row: CreativeRow) -> CreativeOut:
                        ctr=round(row.clicks / row.impressions, 4) if row.impressions else None)
 
 
-# Variants differ in look (pattern, layout) as well as seed, so a marketer compares ideas.
+# Variants differ in look (pattern and palette) as well as seed, so a marketer compares
+# ideas, and the clicks on each teach which look works (CreativeService.clicked_styles).
 ALTERNATE_PATTERNS = ("soft gradient", "stripes", "polka dots", "waves", "plain", "checks")
+ALTERNATE_PALETTES = ("warm terracotta", "cool ocean blue", "fresh mint green", "sunny yellow",
+                      "berry purple", "midnight navy and gold")
+
+
+def _variant(base: dict[str, Any], i: int) -> dict[str, Any]:
+    """Variant 1 is the profile's pick; the others try another pattern and palette."""
+    from generation.image.scenes import Scene, describe
+
+    if i == 0:
+        return base
+    b = dict(base)
+    scene = dict(b["scene"])
+    patterns = [p for p in ALTERNATE_PATTERNS if p != scene["pattern"]]
+    palettes = [p for p in ALTERNATE_PALETTES if p != scene["palette"]]
+    scene["pattern"] = patterns[(i - 1) % len(patterns)]
+    scene["palette"] = palettes[(i - 1) % len(palettes)]
+    b["scene"] = scene
+    b["style_prompt"] = describe(Scene(**scene), 0)
+    b["reasons"] = [*b["reasons"], f"variant {i + 1}: tries {scene['palette']} with "
+                    f"{scene['pattern']}"]
+    return b
 
 
 @router.post("/creatives", status_code=202, response_model=JobCreated, dependencies=[STAFF],
@@ -95,23 +117,11 @@ async def create_creatives(body: CreativeRequest, rt: RuntimeDep) -> JobCreated:
         raise DependencyUnavailable("the job engine is not running")
 
     def plan() -> tuple[list[dict[str, Any]], str | None]:
-        from generation.image.scenes import Scene, describe
-
         with svc.sessions() as db:
             audience = _audience(svc, db, body)
             base = svc.brief(db, audience, body.item_id, _moment(body), body.brief)
-        briefs = []
-        for i in range(body.variants):
-            b = base.as_dict()
-            if i > 0:  # the first variant is the profile's pick; others try other patterns
-                scene = dict(b["scene"])
-                scene["pattern"] = [p for p in ALTERNATE_PATTERNS if p != scene["pattern"]][
-                    (i - 1) % (len(ALTERNATE_PATTERNS) - 1)]
-                b["scene"] = scene
-                b["style_prompt"] = describe(Scene(**scene), 0)
-                b["reasons"] = [*b["reasons"], f"variant {i + 1}: tries {scene['pattern']}"]
-            briefs.append(b)
-        return briefs, audience.profile_id
+        return [_variant(base.as_dict(), i) for i in range(body.variants)], \
+            audience.profile_id
 
     briefs, profile_id = await run_in_threadpool(plan)
     rng = random.Random(body.seed)
