@@ -15,7 +15,6 @@ import argparse
 import copy
 import json
 import os
-import random
 import sys
 import time
 from pathlib import Path
@@ -27,28 +26,8 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generation.image.model import TinyDiffusionConfig, build_scheduler, build_unet  # noqa: E402
-from generation.image.scenes import Scene, describe, render  # noqa: E402
+from generation.image.scenes import Scene, held_out, render, scene_pool  # noqa: E402
 from generation.image.text import TextEncoder  # noqa: E402
-
-HELD_OUT_SEED = 10_001
-
-
-def scene_pool(n: int, seed: int, exclude: set[str]) -> list[tuple[Scene, str]]:
-    rng = random.Random(seed)
-    out: list[tuple[Scene, str]] = []
-    seen = set(exclude)
-    while len(out) < n:
-        scene = Scene.sample(rng)
-        if scene.key() in seen:
-            continue
-        seen.add(scene.key())
-        out.append((scene, describe(scene, rng.randrange(4))))
-    return out
-
-
-def held_out(n: int = 256) -> list[tuple[Scene, str]]:
-    """The same held-out scenes for the script and the benchmark."""
-    return scene_pool(n, HELD_OUT_SEED, set())
 
 
 def batch(pool: list[tuple[Scene, str]], emb: torch.Tensor, idx: list[int], size: int,

@@ -73,6 +73,29 @@ class Scene:
         return "|".join(asdict(self).values())
 
 
+def scene_pool(n: int, seed: int, exclude: frozenset[str] | set[str] = frozenset()
+               ) -> list[tuple[Scene, str]]:
+    """`n` distinct scenes (none in `exclude`) with their sentences, reproducibly."""
+    rng = random.Random(seed)
+    out: list[tuple[Scene, str]] = []
+    seen = set(exclude)
+    while len(out) < n:
+        scene = Scene.sample(rng)
+        if scene.key() in seen:
+            continue
+        seen.add(scene.key())
+        out.append((scene, describe(scene, rng.randrange(len(TEMPLATES)))))
+    return out
+
+
+HELD_OUT_SEED = 10_001
+
+
+def held_out(n: int = 256) -> list[tuple[Scene, str]]:
+    """The scenes kept out of training: the script's validation and the benchmark."""
+    return scene_pool(n, HELD_OUT_SEED)
+
+
 def describe(scene: Scene, template: int = 0) -> str:
     return TEMPLATES[template % len(TEMPLATES)].format(**asdict(scene))
 
