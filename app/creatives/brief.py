@@ -203,8 +203,9 @@ def build_brief(audience: Audience, product: Product, moment: Moment, note: str 
             chosen.add("material")
             reasons.append(f"{scene['material']} texture: likes {why(p)}")
     if scene["palette"] in negatives:
-        scene["palette"] = next(p for p in ("cool ocean blue", "fresh mint green",
-                                            "earthy brown") if p not in negatives)
+        scene["palette"] = next((p for p in ("cool ocean blue", "fresh mint green",
+                                             "earthy brown") if p not in negatives),
+                                "monochrome grey")
     category = product.category.lower()
     for word, layout in CATEGORY_LAYOUT:
         if word in category:

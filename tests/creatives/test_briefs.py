@@ -105,3 +105,9 @@ def test_layout_keeps_text_legible_on_any_background() -> None:
 
 def test_mock_llm_message_shape() -> None:
     assert isinstance(MockChatModel(replies=["a"]).invoke("x"), AIMessage)
+
+
+def test_disliking_every_fallback_palette_still_gives_a_brief() -> None:
+    prefs = [Pref(f"color={c}", -1, 0.9) for c in ("orange", "blue", "green", "brown")]
+    b = build_brief(_aud("persona", *prefs), MUG, Moment(), now=NOW)
+    assert b.scene["palette"] == "monochrome grey"
