@@ -94,12 +94,12 @@ def adherence(gen: ImageGenerator, n: int, steps: int, seed: int) -> dict[str, f
 
 
 def latency(gen: ImageGenerator, runs: int, steps: int) -> dict[str, float]:
+    from datetime import UTC, datetime
+
     from app.creatives.brief import Audience, Moment, Pref, Product, build_brief
     from app.creatives.compose import compose, save
     from app.creatives.copy import BrandVoice, CopyWriter
     from generation.image import upscale
-
-    from datetime import UTC, datetime
 
     product = Product(id="b1", title="Everly Waxed Canvas Tote Bag", brand="Everly",
                       category="Accessories > Bags", price=49.0, currency="USD",

@@ -4,7 +4,6 @@ was on and no variant is stored twice (the row's id is derived from the job and 
 
 from __future__ import annotations
 
-import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +44,6 @@ def render_variant(svc: CreativeService, job_id: str, payload: dict[str, Any],
         if db.get(CreativeRow, cid) is not None:  # stored before a crash: not again
             return cid
         brief = Brief(**payload["briefs"][variant])
-        started = time.perf_counter()
         copy = svc.write_copy(db, brief)
         gen = svc.generator()
         seed = int(payload["seeds"][variant])
@@ -71,8 +69,6 @@ def render_variant(svc: CreativeService, job_id: str, payload: dict[str, Any],
             "copy_text": copy.as_dict(), "formats": formats, "impressions": 0, "clicks": 0,
         }], ["id"], CreativeRow.id)
         db.commit()
-        jobs_log = {"variant": variant, "seconds": round(time.perf_counter() - started, 2)}
-        svc.last_render = jobs_log
     return cid
 
 

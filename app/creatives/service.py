@@ -60,7 +60,6 @@ class CreativeService:
         self.out_dir = settings.creatives_dir or settings.data_dir / "creatives"
         self._generator: Any = None
         self._lock = threading.Lock()
-        self.last_render: dict[str, Any] = {}
 
     # -- models ------------------------------------------------------------------------
     def generator(self) -> Any:
@@ -121,7 +120,7 @@ class CreativeService:
         someone who clicks warm, cosy imagery gets more of it."""
         from app.creatives.brief import COLOR_PALETTE
 
-        colour_of = {}
+        colour_of: dict[str, str] = {}
         for colour, palette in COLOR_PALETTE.items():
             colour_of.setdefault(palette, colour)
         rows = db.execute(select(CreativeRow.brief, CreativeRow.clicks)
