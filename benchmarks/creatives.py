@@ -187,10 +187,15 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=100)
     ap.add_argument("--skip-jobs", action="store_true")
     ap.add_argument("--only-adherence", action="store_true")
+    ap.add_argument("--only-jobs", action="store_true")
     ap.add_argument("--model-dir", default=None)
     ap.add_argument("--guidance", type=float, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.only_jobs:
+        print(json.dumps({"jobs_2_workers_postgres": job_throughput(args.jobs),
+                          "load_average": os.getloadavg()}, indent=2))
+        return
     gen = ImageGenerator(args.model_dir, device="cpu", guidance=args.guidance)
     report: dict[str, object] = {"model": gen.model_id, "steps": args.steps,
                                  "guidance": gen.guidance,
