@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.base import savepoint
 from app.db.models import ApiKey
 from app.errors import Forbidden, InvalidInput, Unauthorized
 
@@ -68,7 +69,7 @@ def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
         if row is not None:
             raise InvalidInput("bootstrap key collides with an existing key prefix; pick another")
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 return create_key(db, role, name, plaintext)[0]
         except IntegrityError:
             continue  # another worker inserted it a moment ago

@@ -143,10 +143,6 @@ def test_a_chat_reply_finishing_after_the_erasure_is_not_stored(client: Any) -> 
 
 # -- tokens and re-identification -------------------------------------------------------------
 
-@pytest.mark.xfail(reason="regressed when the erasure, ingest and contract branches were merged "
-                   "(2026-12-01): identify after this flow answers 200 instead of 409 erased; "
-                   "the same identify in isolation still answers 409. Open defect, see the "
-                   "session note", strict=False)
 def test_an_old_visitor_token_is_refused_after_erasure(client: Any) -> None:
     dev = auth(new_key(client, "developer"))
     widget = new_key(client, "widget")
@@ -182,10 +178,6 @@ def test_an_old_visitor_token_is_refused_after_erasure(client: Any) -> None:
     assert scan(client.app.state.settings.resolved_database_url, [visitor]) == []
 
 
-@pytest.mark.xfail(reason="regressed when the erasure, ingest and contract branches were merged "
-                   "(2026-12-01): identify after this flow answers 200 instead of 409 erased; "
-                   "the same identify in isolation still answers 409. Open defect, see the "
-                   "session note", strict=False)
 def test_a_person_registers_again_only_deliberately(client: Any) -> None:
     h = auth(new_key(client, "developer"))
     client.put("/v1/items", json=sample_items(3), headers=h)
