@@ -24,14 +24,16 @@ from preference_model import pretrain as fit
 def _db_interactions(rt: Runtime) -> Iterator[Interaction]:
     with rt.sessions() as db:
         rows = db.execute(select(Event.profile_id, Event.item_id, Event.weight,
-                                 Event.occurred_at, Event.context)
+                                 Event.occurred_at, Event.context, Event.type, Event.value)
                           .where(Event.item_id.is_not(None), Event.type != "impression")
                           .order_by(Event.occurred_at)).all()
         roots = roots_of(db, {r[0] for r in rows})
-    for pid, item, weight, at, ctx in rows:
-        # The stored weight already encodes the event type (and the rating's value).
+    for pid, item, weight, at, ctx, kind, value in rows:
+        # The stored weight already encodes the event type (and the rating's value); purchases
+        # also carry their quantity, which the repeat statistics (buy it again) learn from.
+        quantity = (float(value) if value else 1.0) if kind == "purchase" else 0.0
         yield Interaction(customer_id=roots[pid], item_id=item, value=float(weight), at=at,
-                          context=ctx or {})
+                          context=ctx or {}, quantity=quantity)
 
 
 def _file_interactions(path: Path) -> Iterator[Interaction]:
