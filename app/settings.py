@@ -111,6 +111,11 @@ class Settings(BaseSettings):
         "('repurchase=never') or category: 'repeat', 'never' or a repeat rate in [0, 1], "
         'e.g. {"coffee": "repeat", "sofas": "never"}; overrides what is learned.')
 
+    repurchase_horizon_days: float = Field(
+        default=0.0, ge=0, le=365, description="Buy it again: count as due what falls due "
+        "within this many days. 0 for on-site lists (coffee bought yesterday is not due); "
+        "~30 when a list serves a month, such as a monthly email.")
+
     @field_validator("repurchase_overrides")
     @classmethod
     def _rates_in_range(cls, v: dict[str, str | float]) -> dict[str, str | float]:

@@ -50,7 +50,7 @@ K = 10
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "online_retail_dev" / "online_retail_dev.csv.gz"
 VALID_START = datetime(2011, 5, 1, tzinfo=UTC)
 TEST_START = datetime(2011, 6, 1, tzinfo=UTC)
-GRID_WEIGHT = (2.0, 4.0, 8.0)
+GRID_WEIGHT = (8.0, 16.0, 32.0, 64.0, 128.0)
 GRID_HORIZON = (0.0, 30.0, 60.0)
 
 

@@ -139,7 +139,8 @@ class Personalization:
         self._config = PreferenceConfig(event_weights=EventWeights(weights),
                                         exploration=settings.exploration,
                                         novelty=settings.novelty,
-                                        repurchase_overrides=settings.repurchase_overrides)
+                                        repurchase_overrides=settings.repurchase_overrides,
+                                        repurchase_horizon_days=settings.repurchase_horizon_days)
         self.store = SqlStateStore(sessions, on_save=_mark_learned)
         self.weights_dir = Path(settings.preference_weights_dir
                                 or settings.data_dir / "preferences")
@@ -177,7 +178,8 @@ class Personalization:
         model.config = replace(model.config, event_weights=self._config.event_weights,
                                exploration=self._config.exploration,
                                novelty=self._config.novelty,
-                               repurchase_overrides=self._config.repurchase_overrides)
+                               repurchase_overrides=self._config.repurchase_overrides,
+                               repurchase_horizon_days=self._config.repurchase_horizon_days)
         log.info("pre-trained preference model loaded",
                  extra={"dir": str(self.weights_dir), "version": model.space})
         return model
