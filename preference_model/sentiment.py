@@ -243,7 +243,7 @@ class SentimentClassifier:
             if not path.is_file():
                 raise SentimentWeightsError(
                     f"sentiment weights file missing: {path} "
-                    "(train them with `python scripts/train_sentiment.py`)"
+                    "(train them with `python -m scripts.train_sentiment`)"
                 )
         metadata = json.loads(meta_path.read_text())
         config = SentimentConfig(**metadata["config"])

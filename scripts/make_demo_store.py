@@ -1,7 +1,7 @@
 """Generate the demo store "Larkfield & Co.": a product catalog and one placeholder SVG per item.
 
-    python scripts/make_demo_store.py                  # app/demo/catalog.jsonl, images/, store.json
-    python scripts/make_demo_store.py --out /tmp/demo  # somewhere else (the tests compare)
+    python -m scripts.make_demo_store                  # app/demo/catalog.jsonl, images/, store.json
+    python -m scripts.make_demo_store --out /tmp/demo  # somewhere else (the tests compare)
 
 The output is committed, so the service and the tests never run this at start-up. It is
 deterministic: the same --seed gives byte-identical files. Every product is validated
@@ -19,7 +19,6 @@ import json
 import random
 import re
 import string
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +26,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 from retrieval.catalog import Item  # noqa: E402
 

@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import ApiKey
-from app.errors import Forbidden, InvalidInput, Unauthorized
+from app.db.models import ApiKey, AuditLog
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["widget", "marketer", "developer", "admin"]
 ROLES: tuple[Role, ...] = ("widget", "marketer", "developer", "admin")
@@ -56,6 +56,28 @@ def create_key(db: Session, role: Role, name: str = "", plaintext: str | None = 
     db.add(row)
     db.flush()
     return row, key
+
+
+def list_keys(db: Session) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(db: Session, key_id: int, actor: str) -> ApiKey:
+    """Revoke a key (idempotent: a revoked key keeps its first revocation time). The last
+    live admin key is refused: nobody could manage keys through the API afterwards."""
+    row = db.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key with id {key_id}")
+    if row.revoked_at is None and row.role == "admin":
+        admins = db.scalar(select(func.count()).select_from(ApiKey).where(
+            ApiKey.role == "admin", ApiKey.revoked_at.is_(None))) or 0
+        if admins <= 1:
+            raise Conflict("this is the last admin key: create another admin key before "
+                           "revoking it")
+    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    db.add(AuditLog(actor=actor, action="key.revoke", subject=None, details={"key_id": key_id}))
+    db.flush()
+    return row
 
 
 def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:

@@ -322,3 +322,16 @@ def socket_closed_port() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         yield int(s.getsockname()[1])
+
+
+def test_the_last_admin_key_cannot_be_revoked(client: Any) -> None:
+    h = auth(ADMIN_KEY)
+    mine = next(k for k in client.get("/v1/keys", headers=h).json() if k["role"] == "admin")
+    r = client.delete(f"/v1/keys/{mine['id']}", headers=h)
+    assert r.status_code == 409 and "last admin key" in r.json()["error"]["message"]
+    other = client.post("/v1/keys", json={"role": "admin"}, headers=h).json()
+    assert client.delete(f"/v1/keys/{mine['id']}", headers=h).status_code == 200
+    # The bootstrap key is revoked now; the other admin key manages keys, and is the last.
+    h2 = auth(other["key"])
+    assert client.delete(f"/v1/keys/{other['id']}", headers=h2).status_code == 409
+    assert client.delete(f"/v1/keys/{mine['id']}", headers=h2).status_code == 200  # idempotent

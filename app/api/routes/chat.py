@@ -12,25 +12,16 @@ from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
 
-from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
+from app.api.deps import PrincipalDep, RuntimeDep, VisitorDep, get_chat, own_visitor
 from app.chat.capacity import FIRST_WORDS, TURNS_REJECTED
-from app.errors import (
-    DependencyUnavailable,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-)
+from app.errors import DependencyUnavailable, InvalidInput
 from app.runtime import Runtime
 from app.schemas.chat import ChatIn
-from app.services.events import resolve_subjects
-from app.services.identity import resolve
-from retrieval import InvalidRequestError
+from app.services.subjects import find_profile
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger(__name__)
@@ -61,39 +52,21 @@ def sse(event: str, data: dict[str, Any]) -> str:
                         413: {"description": "Body over 64 kB"},
                         422: {"description": "Empty or too long message, bad session id"},
                         503: {"description": "Too many conversations at once on this "
-                              "worker: retry after `Retry-After` seconds"}},
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"$ref": "#/components/schemas/ChatIn"}}}}})
-async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> StreamingResponse:
+                              "worker: retry after `Retry-After` seconds"}})
+async def chat(payload: ChatIn, rt: RuntimeDep, principal: PrincipalDep,
+               visitor: VisitorDep) -> StreamingResponse:
     principal.require("widget", "developer", "admin")
-    visitor = widget_visitor(request, rt, principal)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise PayloadTooLarge(f"request body over {MAX_BODY} bytes; a message is at most "
-                              "4000 characters")
-    try:
-        payload = ChatIn.model_validate_json(body)
-    except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                   for e in exc.errors()]
-        raise InvalidInput("invalid chat request: " + "; ".join(
-            f"{d['field']}: {d['message']}" for d in details), details=details) from exc
-    if visitor is not None and payload.customer_id not in (None, visitor):
-        raise Forbidden("a widget key chats only as its own visitor")
+    own_visitor(visitor, payload.customer_id or visitor,
+                "a widget key chats only as its own visitor")
     subject = visitor or payload.customer_id
     if subject is None:
         raise InvalidInput("customer_id is required with a staff key")
-    pipeline = rt.extras.get("chat")
-    if pipeline is None:
-        raise DependencyUnavailable("the chat assistant is not enabled on this server")
+    pipeline = get_chat(rt)
     started = time.perf_counter()
     release = _enter(rt)
     try:
         turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
                                        payload)
-    except InvalidRequestError as exc:  # the message made an impossible search: say which
-        release()
-        raise InvalidInput(f"message cannot be searched: {exc}") from exc
     except BaseException:
         release()
         raise
@@ -113,7 +86,7 @@ def _first_words_by(rt: Runtime, started: float) -> float:
     take goes to the other turns. (A slow turn on its own, e.g. the first after start-up,
     is no overload.)"""
     budget = rt.settings.chat_first_words_seconds
-    limiter = rt.extras.get("chat_turns")
+    limiter = rt.chat_turns
     busy = limiter is not None and limiter.active > 1
     overloaded = busy and time.perf_counter() - started >= budget
     return time.monotonic() + (0.0 if overloaded else budget)
@@ -133,7 +106,7 @@ class _Once:
 
 def _enter(rt: Runtime) -> _Once:
     """Take a place among this worker's turns in progress, or 503 with Retry-After."""
-    limiter = rt.extras.get("chat_turns")
+    limiter = rt.chat_turns
     if limiter is None:
         return _Once(None)
     if not limiter.try_enter():
@@ -186,17 +159,10 @@ def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
              payload: ChatIn) -> Any:
     context = payload.context.model_dump(mode="json", exclude_none=True)
     with rt.sessions() as db:
-        if is_visitor:
-            pid = resolve_subjects(db, {("visitor", subject)})[("visitor", subject)]
-            db.commit()
-            profile = resolve(db, pid)
-        else:
-            try:
-                profile = resolve(db, subject)
-            except NotFound:  # first sight of a shop customer id, as with events
-                pid = resolve_subjects(db, {("customer", subject)})[("customer", subject)]
-                db.commit()
-                profile = resolve(db, pid)
+        # First sight of a visitor, or of a shop customer id a staff key names (as events
+        # do), creates their profile.
+        profile = find_profile(db, subject, create="visitor" if is_visitor else "customer")
+        db.commit()
         turn = pipeline.prepare(db, profile, payload.message, payload.session_id, context)
         db.commit()
         return turn
