@@ -392,7 +392,7 @@ def latency(model: PreferenceModel, n: int = 2000) -> dict[str, Any]:
         for store_name, store in (("memory", InMemoryStateStore()),
                                   ("sqlite", SQLiteStateStore(Path(tmp) / "s.db"))):
             model.store = store
-            model._cache.clear()
+            model.invalidate()  # every cached state: a new store
             learn, rank = [], []
             base = datetime(1998, 5, 1, tzinfo=UTC).timestamp()
             for k in range(n):

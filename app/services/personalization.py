@@ -356,13 +356,12 @@ class Personalization:
 
     # -- learning ---------------------------------------------------------------------------
     def _learn(self, signal: Signal, consent: Consent) -> None:
-        for _ in range(3):  # another worker may have written the state meanwhile
-            try:
-                self.model.learn_one(signal, consent=consent)
-                return
-            except StaleStateError:
-                continue
-        log.warning("state of %s kept changing; signal dropped", signal.customer_id)
+        # One retry policy: the model retries a write another worker raced
+        # (PreferenceConfig.max_retries, with back-off); past that the signal is dropped.
+        try:
+            self.model.learn_one(signal, consent=consent)
+        except StaleStateError:
+            log.warning("state of %s kept changing; signal dropped", signal.customer_id)
 
     def on_events(self, events: Sequence[AcceptedEvent]) -> None:
         """The return channel: accepted events update each person's model at once.
@@ -671,12 +670,10 @@ class Personalization:
     def set_style(self, pid: str, profile: Any, previous: Any = None) -> None:
         if previous is not None and _rounded(previous.to_dict()) == _rounded(profile.to_dict()):
             return  # unchanged at display precision: spare the write
-        for _ in range(3):
-            try:
-                self.model.set_style(pid, profile.to_dict())
-                return
-            except StaleStateError:
-                continue
+        try:  # the model retries races itself (one retry policy); past that: skipped
+            self.model.set_style(pid, profile.to_dict())
+        except StaleStateError:
+            log.warning("style of %s kept changing; not saved", pid)
 
     def dismissed(self, pid: str) -> set[str]:
         with self.sessions() as db:
