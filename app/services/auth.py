@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from cachetools import TTLCache
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -99,34 +101,38 @@ def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
 
 class KeyCache:
     """Per-process cache so the hot path does not hit the database for every request;
-    a revoked key stops working within `ttl` seconds in every worker."""
+    a revoked key stops working within `ttl` seconds in every worker. Unknown keys are
+    cached too (as None), so a flood of bad keys costs one query per key and `ttl`."""
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, ttl: float = 10.0, maxsize: int = 10_000) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        # cachetools caches are not thread-safe; requests authenticate on many threads.
+        self._lock = threading.Lock()
+        self._entries: TTLCache[str, Principal | None] = TTLCache(maxsize, ttl,
+                                                                 timer=time.monotonic)
 
     def authenticate(self, db: Session, key: str | None) -> Principal:
         if not key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' "
                                "or 'X-API-Key: <key>'")
         digest = _hash(key)
-        hit = self._entries.get(digest)
-        now = time.monotonic()
-        if hit is None or now - hit[0] > self.ttl:
+        with self._lock:
+            cached = digest in self._entries
+            principal = self._entries.get(digest)
+        if not cached:
             row = db.scalars(select(ApiKey).where(ApiKey.prefix == key[:PREFIX_LEN])).first()
-            principal = None
             if (row is not None and row.revoked_at is None
                     and hmac.compare_digest(row.key_hash, digest)):
                 principal = Principal(row.id, row.role, row.name)  # type: ignore[arg-type]
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[digest] = hit = (now, principal)
-        if hit[1] is None:
+            with self._lock:
+                self._entries[digest] = principal
+        if principal is None:
             raise Unauthorized("unknown or revoked API key")
-        return hit[1]
+        return principal
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
 class VisitorTokens:
