@@ -225,8 +225,8 @@ def train_preferences(
 
     rt = _runtime()
     try:
-        report = train_population(rt, events_file=events, out=out, epochs=epochs, dim=dim,
-                                  cohorts=cohorts, threads=threads)
+        report = train_population(rt.settings, rt.sessions, events_file=events, out=out,
+                                  epochs=epochs, dim=dim, cohorts=cohorts, threads=threads)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

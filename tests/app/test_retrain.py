@@ -65,7 +65,8 @@ def _train(c: Any, dim: int = 8) -> None:
     from app.services.training import train_population
 
     rt = c.app.state.runtime
-    train_population(rt, events_file=None, out=None, epochs=2, dim=dim, cohorts=3, threads=1)
+    train_population(rt.settings, rt.sessions, events_file=None, out=None, epochs=2, dim=dim,
+                     cohorts=3, threads=1)
 
 
 def _keeps_learning(c: Any, h: dict[str, str], who: str, tag: str) -> None:
