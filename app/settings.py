@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Weight of each behavioural event type for the preference model (the return channel).
 # view < dwell/zoom < click < add_to_cart < purchase; dismiss is negative; a rating maps
-# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS.
+# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS. The preference
+# model's own default table (preference_model/signals.py) agrees on every type both name
+# (tests/app/test_events.py checks it); this one decides what the API accepts.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
     "view": 0.1,

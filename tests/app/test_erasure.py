@@ -51,7 +51,7 @@ def learning_client(app_factory: Any, db_url: str) -> Any:
     c = app_factory(db_url, search_enabled=True, chat_enabled=False, learn_inline_max=1)
     c.dev = new_key(c, "developer")  # type: ignore[attr-defined]
     assert c.put("/v1/items", json=sample_items(8), headers=auth(c.dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     return c
 
 
@@ -95,7 +95,7 @@ def test_erasure_wins_against_events_and_learning(learning_client: Any, round_: 
     stop.set()
     for t in threads:
         t.join()
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     prefs.flush()
     assert gone.status_code == 200, gone.text
     assert all(b["accepted"] == 0 for b in after)

@@ -51,7 +51,7 @@ def _shop(app_factory: Any, url: str) -> tuple[Any, dict[str, str]]:
     c = app_factory(url, **OPTS)
     h = auth(new_key(c, "developer"))
     assert c.put("/v1/items", json=catalog(), headers=h).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     for u in range(N):
         _post(c, h, f"H-{u}", _history(u), "hist")
     # Stated and corrected preferences are attribute-keyed: they must survive a retrain.
@@ -65,8 +65,8 @@ def _train(c: Any, dim: int = 8) -> dict[str, Any]:
     from app.services.training import train_population
 
     rt = c.app.state.runtime
-    return train_population(rt, events_file=None, out=None, epochs=2, dim=dim, cohorts=3,
-                            threads=1)
+    return train_population(rt.settings, rt.sessions, events_file=None, out=None, epochs=2,
+                            dim=dim, cohorts=3, threads=1)
 
 
 def _keeps_learning(c: Any, h: dict[str, str], who: str, tag: str) -> None:
@@ -78,7 +78,7 @@ def _keeps_learning(c: Any, h: dict[str, str], who: str, tag: str) -> None:
 
 def test_retrain_live_then_restart_keeps_every_customer(app_factory: Any, db_url: str) -> None:
     c, h = _shop(app_factory, db_url)
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     old_space = prefs.model.space
     assert prefs.model.state(_pid(c, h, "H-1")).dim == 384  # the untrained default space
     _train(c)
@@ -113,8 +113,8 @@ def test_retrain_live_then_restart_keeps_every_customer(app_factory: Any, db_url
 
     # Restart on the same database and data directory: everyone is still served.
     again = app_factory(db_url, **OPTS)
-    again.app.state.runtime.extras["search"].wait_ready()
-    assert again.app.state.runtime.extras["prefs"].model.space == prefs.model.space
+    again.app.state.runtime.search.wait_ready()
+    assert again.app.state.runtime.prefs.model.space == prefs.model.space
     for u in range(N):
         _served(again, h, f"H-{u}")
     _keeps_learning(again, h, "H-4", "restart")
@@ -127,8 +127,8 @@ def test_restart_after_training_rebuilds_old_states_on_first_use(app_factory: An
     c, h = _shop(app_factory, sqlite_url)
     _train(c, dim=32)
     again = app_factory(sqlite_url, **{**OPTS, "preference_reload_seconds": 3600})
-    again.app.state.runtime.extras["search"].wait_ready()
-    model = again.app.state.runtime.extras["prefs"].model
+    again.app.state.runtime.search.wait_ready()
+    model = again.app.state.runtime.prefs.model
     assert len(model.population.prior_mean) == 32
     for u in range(N):
         _served(again, h, f"H-{u}")
