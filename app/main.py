@@ -24,6 +24,7 @@ from app.api.routes import (
     events,
     health,
     keys,
+    offers,
     preferences,
     search,
 )
@@ -95,7 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-ID", "X-Visitor-Token-Refresh"],
             max_age=600)
     app.include_router(health.router)
-    for module in (catalog, search, chat, events, customers, preferences, keys):
+    for module in (catalog, search, chat, events, customers, preferences, keys,
+                   offers):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

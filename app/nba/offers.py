@@ -1,0 +1,151 @@
+"""Offers: create, read, replace, delete, activate, pause. Definitions that cannot work are
+refused with a precise 422 (unknown items, a discount that sells an item below the margin
+floor, a window already over at activation); ids in use get 409."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db.models import ItemRow, utcnow
+from app.errors import Conflict, InvalidInput, NotFound
+from app.nba.offer_spec import OfferSpec
+from app.nba.tables import OfferRow
+
+
+@dataclass(frozen=True)
+class Economics:
+    """What the shop earns on one item: price and unit cost (None: unknown)."""
+
+    price: float
+    cost: float | None
+
+    @classmethod
+    def of(cls, row: ItemRow) -> Economics:
+        cost = row.cost
+        if cost is None and row.margin is not None:
+            cost = row.price * (1.0 - row.margin)
+        return cls(row.price, cost)
+
+    def margin_after(self, discount: float, amount: float = 0.0) -> float | None:
+        """Margin as a fraction of the discounted price; None when the cost is unknown."""
+        if self.cost is None:
+            return None
+        paid = self.price * (1.0 - discount) - amount
+        return (paid - self.cost) / paid if paid > 0 else float("-inf")
+
+    def max_discount(self, floor: float) -> float:
+        """The largest fraction off the price that keeps `floor` margin (0 if none does)."""
+        if self.cost is None or self.price <= 0:
+            return 0.0
+        # (p(1-d) - c) / (p(1-d)) >= f  <=>  d <= 1 - c / (p (1 - f))
+        return max(0.0, 1.0 - self.cost / (self.price * (1.0 - floor)))
+
+
+def economics(db: Session, ids: list[str]) -> dict[str, Economics]:
+    rows = db.scalars(select(ItemRow).where(ItemRow.id.in_(ids))).all() if ids else []
+    return {r.id: Economics.of(r) for r in rows}
+
+
+def check(db: Session, spec: OfferSpec) -> list[str]:
+    """Raises InvalidInput for an offer the catalog cannot honour; returns warnings (items
+    whose cost is unknown, so the margin floor could not be checked)."""
+    ids = spec.item_ids()
+    known = economics(db, ids)
+    unknown = [i for i in ids if i not in known]
+    if unknown:
+        raise InvalidInput(f"unknown item(s): {', '.join(unknown[:10])}",
+                           details={"unknown_items": unknown})
+    discount = spec.percent()
+    amount = spec.value if spec.kind == "amount_discount" and spec.value else 0.0
+    discounted = ([spec.bundle.reward_item] if spec.bundle else spec.items) \
+        if (discount or amount) else []
+    below, unchecked = [], []
+    for item_id in discounted:
+        m = known[item_id].margin_after(discount, amount)
+        if m is None:
+            unchecked.append(item_id)
+        elif m < spec.margin_floor:
+            below.append({"item_id": item_id, "margin": round(m, 4) if m > -1e9 else None,
+                          "max_discount_percent":
+                              round(100 * known[item_id].max_discount(spec.margin_floor), 2)})
+    if below:
+        raise InvalidInput(
+            f"the discount sells {len(below)} item(s) below the margin floor "
+            f"{spec.margin_floor:.0%}", details={"below_margin_floor": below})
+    return [f"margin floor not checked for {i}: its cost is unknown" for i in unchecked]
+
+
+def _row(db: Session, offer_id: str) -> OfferRow:
+    row = db.get(OfferRow, offer_id)
+    if row is None:
+        raise NotFound(f"no offer {offer_id!r}")
+    return row
+
+
+def create(db: Session, spec: OfferSpec) -> tuple[OfferRow, list[str]]:
+    warnings = check(db, spec)
+    if db.get(OfferRow, spec.id) is not None:
+        raise Conflict(f"an offer {spec.id!r} exists; PUT it to change it")
+    row = OfferRow(id=spec.id, name=spec.name, kind=spec.kind, status="draft",
+                   spec=spec.model_dump(mode="json"))
+    db.add(row)
+    db.flush()
+    return row, warnings
+
+
+def replace(db: Session, offer_id: str, spec: OfferSpec) -> tuple[OfferRow, list[str]]:
+    if spec.id != offer_id:
+        raise InvalidInput(f"the body's id {spec.id!r} differs from the path's {offer_id!r}")
+    row = _row(db, offer_id)
+    warnings = check(db, spec)
+    row.name, row.kind, row.spec, row.updated_at = (spec.name, spec.kind,
+                                                    spec.model_dump(mode="json"), utcnow())
+    db.flush()
+    return row, warnings
+
+
+def get(db: Session, offer_id: str) -> OfferRow:
+    return _row(db, offer_id)
+
+
+def listing(db: Session, status: str | None = None) -> list[OfferRow]:
+    q = select(OfferRow).order_by(OfferRow.created_at, OfferRow.id)
+    if status:
+        q = q.where(OfferRow.status == status)
+    return list(db.scalars(q))
+
+
+def delete(db: Session, offer_id: str) -> None:
+    db.delete(_row(db, offer_id))
+    db.flush()
+
+
+def set_status(db: Session, offer_id: str, status: str, now: datetime | None = None
+               ) -> OfferRow:
+    row = _row(db, offer_id)
+    if status == "active":
+        spec = OfferSpec.model_validate(row.spec)
+        now = now or datetime.now(UTC)
+        if spec.valid_until is not None and spec.valid_until <= now:
+            raise InvalidInput(f"offer {offer_id!r} ended at {spec.valid_until.isoformat()}; "
+                               "extend valid_until to activate it")
+        check(db, spec)  # the catalog may have changed since the offer was written
+    row.status, row.updated_at = status, utcnow()
+    db.flush()
+    return row
+
+
+def active(db: Session) -> list[tuple[OfferRow, OfferSpec]]:
+    return [(r, OfferSpec.model_validate(r.spec)) for r in listing(db, "active")]
+
+
+def view(row: OfferRow, warnings: list[str] | None = None) -> dict[str, Any]:
+    return {"id": row.id, "name": row.name, "kind": row.kind, "status": row.status,
+            "spec": row.spec, "spent": row.spent, "redemptions": row.redemptions,
+            "created_at": row.created_at, "updated_at": row.updated_at,
+            "warnings": warnings or []}
