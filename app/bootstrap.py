@@ -56,6 +56,10 @@ def startup(rt: Runtime) -> None:
             rt.extras["chat"] = pipeline
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
+    if settings.nba_enabled:
+        from app.nba.service import build as build_nba
+
+        rt.nba = build_nba(rt)
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
@@ -125,6 +129,8 @@ def _load_llm(llm: Any) -> None:
 
 
 def shutdown(rt: Runtime) -> None:
+    if rt.nba is not None:
+        rt.nba.close()
     prefs = rt.extras.get("prefs")
     if prefs is not None:
         prefs.flush(timeout=10)

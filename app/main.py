@@ -21,6 +21,7 @@ from app.api.routes import (
     catalog,
     chat,
     customers,
+    decisions,
     events,
     health,
     keys,
@@ -97,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers):
+                   offers, decisions):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,6 +15,9 @@ from app.services import tombstones
 from app.services.auth import KeyCache
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
+
+if TYPE_CHECKING:
+    from app.nba.service import NbaServices
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Runtime:
     limiter: RateLimiter
     secret: str
     extras: dict[str, Any] = field(default_factory=dict)
+    # Next best action: offers, propensities, decisions, webhooks (app/nba/service.py)
+    nba: NbaServices | None = None
     # name -> callable returning "ok", "loading" or "error: ..." for /readyz
     readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
     # name -> callable returning facts shown beside the status (sizes, progress, skipped rows)

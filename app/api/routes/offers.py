@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from app.api.deps import SessionDep, require
-from app.nba import offers
+from app.nba import fairness, offers
 from app.nba.offer_spec import OfferSpec
 
 router = APIRouter(tags=["offers"])
@@ -75,3 +75,10 @@ def pause_offer(offer_id: str, db: SessionDep) -> OfferOut:
     row = offers.set_status(db, offer_id, "paused")
     db.commit()
     return OfferOut(**offers.view(row))
+
+
+@router.get("/offers/{offer_id}/fairness", dependencies=[READ],
+            summary="Fairness audit of an offer's dynamic prices")
+def offer_fairness(offer_id: str, db: SessionDep) -> dict[str, Any]:
+    offers.get(db, offer_id)  # 404 for an unknown offer
+    return fairness.audit(db, offer_id)
