@@ -28,6 +28,7 @@ from app.api.routes import (
     offers,
     preferences,
     search,
+    webhooks,
 )
 from app.bootstrap import shutdown, startup
 from app.logging import configure_logging
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers, decisions):
+                   offers, decisions, webhooks):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

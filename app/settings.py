@@ -212,8 +212,9 @@ class Settings(BaseSettings):
                                       "assumed for items without a cost")
     nba_webhook_max_attempts: int = Field(default=6, ge=1, le=50)
     nba_webhook_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
-    nba_webhook_poll_seconds: float = Field(default=1.0, gt=0, le=3600,
-                                            description="0 in tests: no background sender")
+    nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
+                                            "often each worker sends due webhooks; 0: no "
+                                            "background sender (tests, dedicated workers)")
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -61,6 +61,15 @@ def check(db: Session, spec: OfferSpec) -> list[str]:
         raise InvalidInput(f"unknown item(s): {', '.join(unknown[:10])}",
                            details={"unknown_items": unknown})
     discount = spec.percent()
+    warnings: list[str] = []
+    if spec.dynamic is not None:
+        # The range's top is capped per item at decision time; its bottom must be possible.
+        discount = spec.dynamic.min_percent / 100
+        over = [i for i in spec.items if known[i].cost is not None and
+                known[i].max_discount(spec.margin_floor) < spec.dynamic.max_percent / 100]
+        if over:
+            warnings.append(f"dynamic discounts on {', '.join(over[:5])} are capped below "
+                            f"{spec.dynamic.max_percent:g}% by the margin floor")
     amount = spec.value if spec.kind == "amount_discount" and spec.value else 0.0
     discounted = ([spec.bundle.reward_item] if spec.bundle else spec.items) \
         if (discount or amount) else []
@@ -77,7 +86,8 @@ def check(db: Session, spec: OfferSpec) -> list[str]:
         raise InvalidInput(
             f"the discount sells {len(below)} item(s) below the margin floor "
             f"{spec.margin_floor:.0%}", details={"below_margin_floor": below})
-    return [f"margin floor not checked for {i}: its cost is unknown" for i in unchecked]
+    return warnings + [f"margin floor not checked for {i}: its cost is unknown"
+                       for i in unchecked]
 
 
 def _row(db: Session, offer_id: str) -> OfferRow:
