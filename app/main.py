@@ -23,6 +23,7 @@ from app.api.routes import (
     customers,
     decisions,
     events,
+    experiments,
     health,
     keys,
     offers,
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers, decisions, webhooks):
+                   offers, decisions, webhooks, experiments):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import ItemRow
-from app.nba import clock, offers, pricing, webhooks
+from app.nba import clock, experiments, offers, pricing, webhooks
 from app.nba.actions import Action, item_actions, offer_actions
 from app.nba.facts import CustomerFacts, load
 from app.nba.offer_spec import OfferSpec
@@ -69,7 +69,14 @@ class NextBestAction:
                              for t in facts.touches)
             rows, rules_log = self._evaluate(actions, ctx, offer_rows, econ, p, feats,
                                              touches_7d)
-            chosen = self._choose(rows, k)
+            arms, suppress = self._experiments(db, profile, now)
+            if suppress is None:
+                chosen = self._choose(rows, k)
+            else:  # a holdout or a "no action" arm: decided, recorded, nothing chosen
+                chosen = []
+                for r in rows:
+                    if r["status"] == "eligible":
+                        r.update(status="not_chosen", reason=suppress)
             rules_log.append({"rule": "anti_conflict", "removed": sum(
                 r["removed_by"] == "anti_conflict" for r in rows)})
             record = DecisionRow(
@@ -82,7 +89,7 @@ class NextBestAction:
                              {"feature": d.feature, "text": d.text,
                               "contribution": round(d.contribution, 3)}
                              for d in v.drivers]} for t, v in props.items()},
-                         "deliver": deliver, **(context or {})})
+                         "deliver": deliver, "experiments": arms, **(context or {})})
             db.add(record)
             if deliver:
                 for a in chosen:
@@ -99,6 +106,20 @@ class NextBestAction:
             from app.nba.explain import view
 
             return view(record)
+
+    @staticmethod
+    def _experiments(db: Session, profile: Any, now: datetime
+                     ) -> tuple[list[dict[str, str]], str | None]:
+        """Exposes the person to every running NBA experiment; the reason to act on no
+        action when they are held out."""
+        arms, suppress = [], None
+        for row, spec in experiments.running_for_nba(db):
+            arm, _first = experiments.expose(db, row.id, profile, now)
+            arms.append({"experiment": row.id, "arm": arm})
+            payload = next((a.payload for a in spec.arms if a.name == arm), {})
+            if arm == experiments.HOLDOUT or payload.get("policy") == "none":
+                suppress = f"experiment {row.id}: arm {arm} gets no action"
+        return arms, suppress
 
     def _items(self, db: Session, facts: CustomerFacts, session: str
                ) -> list[tuple[str, float, tuple[str, ...]]]:
