@@ -29,6 +29,7 @@ from app.api.routes import (
     offers,
     preferences,
     search,
+    slots,
     webhooks,
 )
 from app.bootstrap import shutdown, startup
@@ -100,7 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers, decisions, webhooks, experiments):
+                   offers, decisions, webhooks, experiments, slots):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

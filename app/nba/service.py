@@ -22,6 +22,7 @@ class NbaServices:
     engine: NextBestAction
     propensities: Propensities
     sender: Any | None = None  # app.nba.webhooks.Sender, when a poll interval is set
+    ranker: Any | None = None  # app.nba.slots.Ranker: the decision path, when it runs
 
     def close(self) -> None:
         if self.sender is not None:
@@ -51,12 +52,33 @@ def decision_path_items(rt: Runtime) -> ItemSource | None:
     return items
 
 
+def decision_path_ranker(rt: Runtime) -> Any | None:
+    """Slot candidates ranked by the one decision path (rules, preference model,
+    diversity); None when no preference model runs in this worker."""
+    prefs, search = rt.extras.get("prefs"), rt.extras.get("search")
+    if prefs is None or search is None:
+        return None
+
+    def rank(pid: str, ids: list[str], session: str, k: int) -> list[str]:
+        from app.decide import Person
+
+        if not prefs.ready.is_set():
+            return ids[:k]
+        person = Person(pid, personalized=True, session=session)
+        surface = "similar" if ids else "recommendations"
+        decision = prefs.decider.decide(person, {}, surface, None, search.require(), k=k,
+                                        relevant=ids or None)
+        return list(decision.items)
+
+    return rank
+
+
 def build(rt: Runtime) -> NbaServices:
     from app.nba.webhooks import Sender
 
     props = Propensities()
     engine = NextBestAction(rt.settings, rt.sessions, props, decision_path_items(rt))
-    nba = NbaServices(engine, props)
+    nba = NbaServices(engine, props, ranker=decision_path_ranker(rt))
     if rt.settings.nba_webhook_poll_seconds > 0:
         nba.sender = Sender(rt.settings, rt.sessions)
         nba.sender.start()
