@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import ItemRow
 from app.nba import clock, experiments, offers, pricing, webhooks
 from app.nba.actions import Action, item_actions, offer_actions
+from app.nba.cache import Snapshot
 from app.nba.facts import CustomerFacts, load
 from app.nba.offer_spec import OfferSpec
 from app.nba.policy import RULES, RuleContext, conflicts
@@ -38,6 +39,8 @@ class NextBestAction:
         self.sessions = sessions
         self.propensities = propensities
         self.items = items
+        self.offers = Snapshot(offers.active)
+        self.experiments = Snapshot(experiments.running_for_nba)
 
     def decide(self, customer: str, channels: Sequence[str], *, k: int = 1,
                session: str | None = None, now: datetime | None = None,
@@ -51,8 +54,7 @@ class NextBestAction:
                          personalization_default=s.default_consent_personalization)
             props, feats = self.propensities.predict(facts, now)
             p = {t: v.p for t, v in props.items()}
-            offer_rows = {r.id: (r, OfferSpec.model_validate(r.spec))
-                          for r in offers.listing(db, "active")}
+            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db)}
             session_key = session or now.astimezone(clock.zone(
                 facts.timezone, s.nba_default_timezone)).strftime("%Y-%m-%d")
             actions = offer_actions([(r.status, spec) for r, spec in offer_rows.values()],
@@ -60,7 +62,8 @@ class NextBestAction:
             if include_items:
                 actions += item_actions(self._items(db, facts, session_key), channels)
             econ = offers.economics(db, sorted({i for a in actions for i in a.items}))
-            previous = self._session_prices(db, facts.pid, session_key, now)
+            dynamic = any(spec.dynamic for _, spec in offer_rows.values())
+            previous = self._session_prices(db, facts.pid, session_key) if dynamic else {}
             actions = [self._price(a, offer_rows, econ, p, feats, previous) for a in actions]
             tz = clock.zone(facts.timezone, s.nba_default_timezone)
             ctx = RuleContext(s, facts, now, tz, segment_facts(facts, feats, props),
@@ -80,7 +83,8 @@ class NextBestAction:
             rules_log.append({"rule": "anti_conflict", "removed": sum(
                 r["removed_by"] == "anti_conflict" for r in rows)})
             record = DecisionRow(
-                id=uuid.uuid4().hex, profile_id=facts.pid, channel=",".join(channels),
+                id=uuid.uuid4().hex, profile_id=facts.pid, session=session_key,
+                channel=",".join(channels),
                 chosen={"actions": [r["action"] for r in rows if r["status"] == "chosen"]},
                 candidates=rows, rules=rules_log, at=now,
                 context={"session": session_key, "timezone": tz.key,
@@ -107,18 +111,17 @@ class NextBestAction:
 
             return view(record)
 
-    @staticmethod
-    def _experiments(db: Session, profile: Any, now: datetime
+    def _experiments(self, db: Session, profile: Any, now: datetime
                      ) -> tuple[list[dict[str, str]], str | None]:
         """Exposes the person to every running NBA experiment; the reason to act on no
         action when they are held out."""
         arms, suppress = [], None
-        for row, spec in experiments.running_for_nba(db):
-            arm, _first = experiments.expose(db, row.id, profile, now)
-            arms.append({"experiment": row.id, "arm": arm})
+        for exp_id, spec in self.experiments.get(db):
+            arm, _first = experiments.expose(db, exp_id, profile, now)
+            arms.append({"experiment": exp_id, "arm": arm})
             payload = next((a.payload for a in spec.arms if a.name == arm), {})
             if arm == experiments.HOLDOUT or payload.get("policy") == "none":
-                suppress = f"experiment {row.id}: arm {arm} gets no action"
+                suppress = f"experiment {exp_id}: arm {arm} gets no action"
         return arms, suppress
 
     def _items(self, db: Session, facts: CustomerFacts, session: str
@@ -134,15 +137,13 @@ class NextBestAction:
         return [(i, 0.5 if i in facts.carted else 0.0, tuple(topics[i] or ()))
                 for i in ids if i in topics]
 
-    def _session_prices(self, db: Session, pid: str, session: str, now: datetime
-                        ) -> dict[str, float]:
+    @staticmethod
+    def _session_prices(db: Session, pid: str, session: str) -> dict[str, float]:
         """Discounts already shown to this person in this session: kept stable."""
         out: dict[str, float] = {}
         for row in db.scalars(select(DecisionRow).where(
-                DecisionRow.profile_id == pid, DecisionRow.at >= now - timedelta(days=2))
+                DecisionRow.profile_id == pid, DecisionRow.session == session)
                 .order_by(DecisionRow.at)):
-            if (row.context or {}).get("session") != session:
-                continue
             for cand in row.candidates:
                 pr = cand.get("pricing") or {}
                 if pr.get("dynamic") and cand.get("offer_id"):

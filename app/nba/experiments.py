@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Event, ItemRow, Profile
 from app.errors import Conflict, InvalidInput, NotFound
-from app.nba import stats
+from app.nba import cache, stats
 from app.nba.tables import AssignmentRow, ExperimentRow
 from app.services.identity import cluster_ids, root_of
 
@@ -98,6 +98,7 @@ def create(db: Session, spec: ExperimentSpec) -> ExperimentRow:
     row = ExperimentRow(id=spec.id, name=spec.name, spec=spec.model_dump(mode="json"))
     db.add(row)
     db.flush()
+    cache.changed()
     return row
 
 
@@ -235,10 +236,11 @@ def set_status(db: Session, exp_id: str, status: str) -> ExperimentRow:
         raise InvalidInput("status is running or stopped")
     row.status = status
     db.flush()
+    cache.changed()
     return row
 
 
-def running_for_nba(db: Session) -> list[tuple[ExperimentRow, ExperimentSpec]]:
+def running_for_nba(db: Session) -> list[tuple[str, ExperimentSpec]]:
     rows = db.scalars(select(ExperimentRow).where(ExperimentRow.status == "running")).all()
-    specs = [(r, ExperimentSpec.model_validate(r.spec)) for r in rows]
-    return [(r, s) for r, s in specs if s.applies_to == "nba"]
+    specs = [(r.id, ExperimentSpec.model_validate(r.spec)) for r in rows]
+    return [(i, s) for i, s in specs if s.applies_to == "nba"]

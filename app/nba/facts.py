@@ -33,7 +33,7 @@ class CustomerFacts:
     pid: str
     attributes: dict[str, Any] = field(default_factory=dict)
     timezone: str | None = None
-    consents: dict[str, dict[str, Any]] = field(default_factory=dict)
+    consents: dict[str, bool] = field(default_factory=dict)  # purpose -> granted
     purchases: list[Purchase] = field(default_factory=list)
     viewed: list[str] = field(default_factory=list)  # newest first, distinct
     carted: list[str] = field(default_factory=list)
@@ -42,12 +42,11 @@ class CustomerFacts:
     last_event_at: datetime | None = None
 
     def granted(self, purpose: str) -> bool:
-        return bool(self.consents.get(purpose, {}).get("granted", False))
+        return bool(self.consents.get(purpose, False))
 
     def refused(self, purpose: str) -> bool:
-        state = self.consents.get(purpose)
-        return state is not None and state.get("source") != "default" \
-            and not state.get("granted")
+        """Explicitly refused (channel preferences have no default: absent = not refused)."""
+        return purpose in self.consents and not self.consents[purpose]
 
     def bought(self) -> set[str]:
         return {p.item_id for p in self.purchases}
@@ -58,7 +57,7 @@ def load(db: Session, ref_profile: Profile, now: datetime, *, personalization_de
     root = root_of(db, ref_profile)
     ids = cluster_ids(db, root.id)
     facts = CustomerFacts(root.id, dict(root.attributes or {}))
-    facts.consents = consent.current(db, root, personalization_default)
+    facts.consents = consent.current_many(db, [root.id], personalization_default)[root.id]
     rows = db.execute(
         select(Event.type, Event.item_id, Event.value, Event.occurred_at, Event.context)
         .where(Event.profile_id.in_(ids),

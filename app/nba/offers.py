@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import ItemRow, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
+from app.nba import cache
 from app.nba.offer_spec import OfferSpec
 from app.nba.tables import OfferRow
 
@@ -47,8 +48,26 @@ class Economics:
 
 
 def economics(db: Session, ids: list[str]) -> dict[str, Economics]:
-    rows = db.scalars(select(ItemRow).where(ItemRow.id.in_(ids))).all() if ids else []
-    return {r.id: Economics.of(r) for r in rows}
+    if not ids:
+        return {}
+    rows = db.execute(select(ItemRow.id, ItemRow.price, ItemRow.cost, ItemRow.margin)
+                      .where(ItemRow.id.in_(ids))).all()
+    return {i: Economics(price, cost if cost is not None or margin is None
+                         else price * (1.0 - margin)) for i, price, cost, margin in rows}
+
+
+_SPECS: dict[tuple[str, str], OfferSpec] = {}
+
+
+def spec_of(row: OfferRow) -> OfferSpec:
+    """The validated spec, cached per offer version (decisions read every active offer)."""
+    key = (row.id, row.updated_at.isoformat())
+    spec = _SPECS.get(key)
+    if spec is None:
+        if len(_SPECS) > 10_000:
+            _SPECS.clear()
+        spec = _SPECS[key] = OfferSpec.model_validate(row.spec)
+    return spec
 
 
 def check(db: Session, spec: OfferSpec) -> list[str]:
@@ -105,6 +124,7 @@ def create(db: Session, spec: OfferSpec) -> tuple[OfferRow, list[str]]:
                    spec=spec.model_dump(mode="json"))
     db.add(row)
     db.flush()
+    cache.changed()
     return row, warnings
 
 
@@ -116,6 +136,7 @@ def replace(db: Session, offer_id: str, spec: OfferSpec) -> tuple[OfferRow, list
     row.name, row.kind, row.spec, row.updated_at = (spec.name, spec.kind,
                                                     spec.model_dump(mode="json"), utcnow())
     db.flush()
+    cache.changed()
     return row, warnings
 
 
@@ -133,6 +154,7 @@ def listing(db: Session, status: str | None = None) -> list[OfferRow]:
 def delete(db: Session, offer_id: str) -> None:
     db.delete(_row(db, offer_id))
     db.flush()
+    cache.changed()
 
 
 def set_status(db: Session, offer_id: str, status: str, now: datetime | None = None
@@ -147,11 +169,16 @@ def set_status(db: Session, offer_id: str, status: str, now: datetime | None = N
         check(db, spec)  # the catalog may have changed since the offer was written
     row.status, row.updated_at = status, utcnow()
     db.flush()
+    cache.changed()
     return row
 
 
 def active(db: Session) -> list[tuple[OfferRow, OfferSpec]]:
-    return [(r, OfferSpec.model_validate(r.spec)) for r in listing(db, "active")]
+    """Active offers as read-only snapshots (detached: `cache.Snapshot` shares them)."""
+    rows = listing(db, "active")
+    for r in rows:
+        db.expunge(r)
+    return [(r, spec_of(r)) for r in rows]
 
 
 def view(row: OfferRow, warnings: list[str] | None = None) -> dict[str, Any]:

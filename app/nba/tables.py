@@ -35,10 +35,12 @@ class DecisionRow(Base):
     """One next-best-action decision with everything needed to explain it later."""
 
     __tablename__ = "nba_decisions"
+    __table_args__ = (Index("ix_nba_decisions_profile_session", "profile_id", "session"),)
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     profile_id: Mapped[str] = mapped_column(String(40), index=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    session: Mapped[str] = mapped_column(String(128), default="")
+    channel: Mapped[str] = mapped_column(String(60))
     chosen: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     candidates: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     rules: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

@@ -43,7 +43,8 @@ def upgrade() -> None:
         "nba_decisions",
         sa.Column("id", sa.String(40), nullable=False),
         sa.Column("profile_id", sa.String(40), nullable=False),
-        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("session", sa.String(128), nullable=False),
+        sa.Column("channel", sa.String(60), nullable=False),
         sa.Column("chosen", sa.JSON(), nullable=True),
         sa.Column("candidates", sa.JSON(), nullable=False),
         sa.Column("rules", sa.JSON(), nullable=False),
@@ -51,6 +52,8 @@ def upgrade() -> None:
         sa.Column("at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nba_decisions")))
     op.create_index(op.f("ix_nba_decisions_profile_id"), "nba_decisions", ["profile_id"])
+    op.create_index("ix_nba_decisions_profile_session", "nba_decisions",
+                    ["profile_id", "session"])
     op.create_table(
         "nba_touches", _id(),
         sa.Column("profile_id", sa.String(40), nullable=False),
