@@ -60,6 +60,10 @@ def startup(rt: Runtime) -> None:
         from app.nba.service import build as build_nba
 
         rt.nba = build_nba(rt)
+    if settings.jobs_enabled:
+        from app.jobs import start_jobs
+
+        rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
 
 
 def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
@@ -131,6 +135,9 @@ def _load_llm(llm: Any) -> None:
 def shutdown(rt: Runtime) -> None:
     if rt.nba is not None:
         rt.nba.close()
+    if rt.jobs is not None:
+        rt.jobs.stop()
+        rt.jobs = None
     prefs = rt.extras.get("prefs")
     if prefs is not None:
         prefs.flush(timeout=10)

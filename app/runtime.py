@@ -17,6 +17,8 @@ from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 
 if TYPE_CHECKING:
+    from app.creatives.service import CreativeService
+    from app.jobs.engine import JobEngine
     from app.nba.service import NbaServices
 
 
@@ -32,6 +34,8 @@ class Runtime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Next best action: offers, propensities, decisions, webhooks (app/nba/service.py)
     nba: NbaServices | None = None
+    jobs: JobEngine | None = None            # durable jobs (app/jobs), when enabled
+    creatives: CreativeService | None = None  # creatives, copy, segments (app/creatives)
     # name -> callable returning "ok", "loading" or "error: ..." for /readyz
     readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
     # name -> callable returning facts shown beside the status (sizes, progress, skipped rows)

@@ -215,6 +215,18 @@ class Settings(BaseSettings):
     nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
                                             "often each worker sends due webhooks; 0: no "
                                             "background sender (tests, dedicated workers)")
+    # Durable jobs (DBOS Transact on this database; docs/creatives.md "Jobs")
+    jobs_enabled: bool = Field(default=True, description="Launch the job engine in the app")
+    jobs_in_process: bool = Field(default=True, description="Run queued jobs in the API "
+                                  "process; false when `tailor worker` processes take them")
+    jobs_executor_id: str | None = Field(default=None, max_length=64, description="This "
+                                         "process's id among the job executors; a restarted "
+                                         "process with the same id resumes its jobs")
+    jobs_app_version: str = Field(default="tailor-1", description="Workflows resume only on "
+                                  "processes of the same version; bump it when workflow "
+                                  "code changes incompatibly")
+    jobs_modules: list[str] = Field(default_factory=list, description="Extra modules that "
+                                    "declare workflows, imported by every process")
 
     log_level: str = "INFO"
     log_json: bool = True
