@@ -25,6 +25,7 @@ from app.api.routes import (
     events,
     experiments,
     health,
+    journeys,
     keys,
     offers,
     preferences,
@@ -101,7 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers, decisions, webhooks, experiments, slots):
+                   offers, decisions, webhooks, experiments, slots, journeys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

@@ -53,7 +53,6 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.propensity import DEFAULT_DATA, FIRST_CUTOFF, TEST_CUTOFF, load  # noqa: E402
 from preference_model.propensity import (  # noqa: E402
     PropensityModel,
-    Purchase,
     features,
     reference_prices,
 )
@@ -112,7 +111,7 @@ def replay(data: Path, seed: int = 7) -> dict[str, Any]:
             for a in items:
                 co[a].update(i for i in items if i != a)
     seg_top: dict[str, Counter[str]] = defaultdict(Counter)
-    for cid, h in train.items():
+    for h in train.values():
         if h:
             seg = segment(features(h, TEST_CUTOFF, ref))
             seg_top[seg].update(x.item_id for x in h)

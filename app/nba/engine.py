@@ -111,6 +111,35 @@ class NextBestAction:
 
             return view(record)
 
+    def check(self, customer: str, key: str, channel: str, offer_id: str | None,
+              now: datetime) -> dict[str, Any]:
+        """The contact rules for one given message (a journey step): {"ok": True}, or the
+        rule that blocks it with its reason (and `retry_at` for quiet hours)."""
+        s = self.settings
+        with self.sessions() as db:
+            facts = load(db, resolve(db, customer), now,
+                         personalization_default=s.default_consent_personalization)
+            props, feats = self.propensities.predict(facts, now)
+            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db)}
+        if offer_id is not None and offer_id not in offer_rows:
+            return {"ok": False, "rule": "eligibility", "reason": f"offer {offer_id} is not "
+                    "active"}
+        spec = offer_rows[offer_id][1] if offer_id else None
+        action = Action(key, "offer" if spec else "content", channel, offer_id,
+                        spec.kind if spec else "content", tuple(spec.item_ids()) if spec
+                        else (), spec.percent() if spec else 0.0)
+        tz = clock.zone(facts.timezone, s.nba_default_timezone)
+        ctx = RuleContext(s, facts, now, tz, segment_facts(facts, feats, props), offer_rows)
+        for name, rule in RULES:
+            why = rule(action, ctx)
+            if why is not None:
+                out: dict[str, Any] = {"ok": False, "rule": name, "reason": why}
+                if name == "quiet_hours":
+                    out["retry_at"] = clock.quiet_until(now, tz, s.nba_quiet_start,
+                                                        s.nba_quiet_end).isoformat()
+                return out
+        return {"ok": True}
+
     def _experiments(self, db: Session, profile: Any, now: datetime
                      ) -> tuple[list[dict[str, str]], str | None]:
         """Exposes the person to every running NBA experiment; the reason to act on no

@@ -23,6 +23,7 @@ class NbaServices:
     propensities: Propensities
     sender: Any | None = None  # app.nba.webhooks.Sender, when a poll interval is set
     ranker: Any | None = None  # app.nba.slots.Ranker: the decision path, when it runs
+    journeys: Any | None = None  # app.nba.journeys.service.Journeys
 
     def close(self) -> None:
         if self.sender is not None:
@@ -79,6 +80,13 @@ def build(rt: Runtime) -> NbaServices:
     props = Propensities()
     engine = NextBestAction(rt.settings, rt.sessions, props, decision_path_items(rt))
     nba = NbaServices(engine, props, ranker=decision_path_ranker(rt))
+    if rt.settings.jobs_enabled:
+        from app.nba.journeys.service import Journeys
+
+        nba.journeys = Journeys(rt.sessions)
+        nba.journeys.prime()
+        rt.hooks.events.append(nba.journeys.on_events)
+        rt.hooks.catalog.append(nba.journeys.on_catalog)
     if rt.settings.nba_webhook_poll_seconds > 0:
         nba.sender = Sender(rt.settings, rt.sessions)
         nba.sender.start()
