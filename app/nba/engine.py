@@ -236,7 +236,7 @@ class NextBestAction:
     @staticmethod
     def _choose(rows: list[dict[str, Any]], k: int) -> list[dict[str, Any]]:
         chosen: list[Action] = []
-        out = []
+        out: list[dict[str, Any]] = []
         for r in rows:
             if r["status"] != "eligible" or len(out) >= k:
                 continue

@@ -155,7 +155,7 @@ def _outcomes(db: Session, row: ExperimentRow, spec: ExperimentSpec
         rev = pre = 0.0
         bought = dismissed = False
         for t, item, value, at in evs:
-            amount = (value if value and value > 0 else 1.0) * prices.get(item, 0.0)
+            amount = (value if value and value > 0 else 1.0) * prices.get(item or "", 0.0)
             after = at >= a.first_at
             if t == "purchase":
                 if after:

@@ -28,7 +28,7 @@ def audit(db: Session, offer_id: str, limit: int = 20_000) -> dict[str, Any]:
         for c in candidates:
             if c.get("offer_id") == offer_id and (c.get("pricing") or {}).get("dynamic"):
                 discount.setdefault(pid, float(c["discount"]))  # newest per person
-    attrs = dict(db.execute(select(Profile.id, Profile.attributes)
+    attrs: dict[str, Any] = dict(db.execute(select(Profile.id, Profile.attributes)
                             .where(Profile.id.in_(list(discount)))).tuples().all())
     groups: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for pid, d in discount.items():

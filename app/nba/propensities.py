@@ -57,7 +57,8 @@ class Propensities:
                           .where(Event.type == "purchase")).all()
         histories: dict[str, list[Purchase]] = defaultdict(list)
         for pid, item, qty, at, price in rows:
-            histories[pid].append(Purchase(at, item, qty if qty and qty > 0 else 1.0, price))
+            histories[pid].append(Purchase(at, str(item), qty if qty and qty > 0 else 1.0,
+                                           price))
         if not histories:
             return {"fitted": [], "source": self.source}
         first = min(p.at for h in histories.values() for p in h)

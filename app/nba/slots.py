@@ -42,7 +42,7 @@ def _popular(db: Session, k: int, exclude: frozenset[str] | set[str] = frozenset
     rows = db.execute(select(Event.item_id, func.count()).where(
         Event.type == "purchase", Event.item_id.is_not(None)).group_by(Event.item_id)
         .order_by(func.count().desc()).limit(k + len(exclude))).all()
-    ids = [i for i, _ in rows if i not in exclude]
+    ids = [str(i) for i, _ in rows if i is not None and i not in exclude]
     if len(ids) < k:  # a new shop: in-stock items fill the rest
         more = db.scalars(select(ItemRow.id).where(ItemRow.active.is_(True))
                           .order_by(ItemRow.updated_at.desc()).limit(k * 3))
