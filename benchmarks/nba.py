@@ -27,6 +27,10 @@ Policies
                app/nba/pricing (0-20%, margin floor 15%)
 CIs: 95%, normal approximation over customers (per-customer means).
 
+Journeys (`--journeys N`): N customers through a three-step journey (waits 5 s, 10 s, 5 s)
+on a `tailor worker` process, killed with SIGKILL once 30% of the steps are done and
+restarted with its executor id; lost and duplicated steps are counted from the ledger.
+
 Latency: app/nba's NextBestAction.decide on SQLite for one customer with 50 candidate actions
 (50 active offers on one channel), storage of the decision included; 300 decisions.
 """
@@ -234,20 +238,114 @@ def latency(n_offers: int = 50, runs: int = 300) -> dict[str, Any]:
             "p99_ms": round(float(np.percentile(a, 99)), 2)}
 
 
+def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
+    """`n` customers through a three-step journey with timers on `tailor worker` processes;
+    the worker is killed with SIGKILL once `kill_after` of the steps are done and restarted
+    with its id; counts lost and duplicated steps."""
+    import os
+    import signal
+    import subprocess
+
+    from sqlalchemy import create_engine, text
+
+    from app.db.migrate import upgrade
+    from app.db.models import Profile
+    from app.jobs.engine import JobEngine
+    from app.nba.journeys.service import Journeys, create
+    from app.nba.journeys.spec import JourneySpec
+    from app.runtime import Runtime
+    from app.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp())
+    url = url or f"sqlite:///{tmp / 'j.db'}"
+    upgrade(url)
+    settings = Settings(data_dir=tmp, database_url=url, search_enabled=False, env="test",
+                        nba_quiet_start=0, nba_quiet_end=0)
+    rt = Runtime.build(settings)
+    spec = JourneySpec.model_validate({
+        "id": "bench", "name": "three steps", "trigger": {"kind": "cart_abandonment"},
+        "steps": [{"wait_seconds": 5, "channel": "web", "message": "one"},
+                  {"wait_seconds": 10, "channel": "web", "message": "two"},
+                  {"wait_seconds": 5, "channel": "web", "message": "three"}]})
+    with rt.sessions() as db:
+        create(db, spec)
+        for i in range(n):
+            db.add(Profile(id=f"jb{i}", kind="known"))
+        db.commit()
+    api = JobEngine.start(url, executor_id="bench-api", listen=[],
+                          modules=["app.nba.journeys.workflow"])
+    env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(tmp),
+           "TAILOR_SEARCH_ENABLED": "false", "PYTHONPATH": str(ROOT), "TAILOR_LOG_JSON":
+           "false", "TAILOR_NBA_QUIET_START": "0", "TAILOR_NBA_QUIET_END": "0",
+           "TAILOR_LOG_LEVEL": "WARNING"}
+
+    def worker() -> subprocess.Popen[bytes]:
+        return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--executor-id",
+                                 "jw", "--queue", "journeys"], cwd=ROOT, env=env,
+                                stdout=open(tmp / f"w{time.time_ns()}.log", "wb"),  # noqa: SIM115
+                                stderr=subprocess.STDOUT)
+
+    engine = create_engine(url)
+
+    def count(sql: str) -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(text(sql)).scalar() or 0)
+
+    first = worker()
+    t0 = time.perf_counter()
+    starter = Journeys(rt.sessions)
+    for i in range(n):
+        starter.start(spec, f"jb{i}", "cart")
+    started = time.perf_counter() - t0
+    while count("SELECT count(*) FROM nba_journey_steps") < kill_after * 3 * n:
+        time.sleep(0.5)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    at_kill = count("SELECT count(*) FROM nba_journey_steps")
+    second = worker()
+    deadline = time.monotonic() + 3600
+    while (count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'") < n
+           and time.monotonic() < deadline):
+        time.sleep(1)
+    total = time.perf_counter() - t0
+    second.send_signal(signal.SIGTERM)
+    second.wait()
+    steps = count("SELECT count(*) FROM nba_journey_steps")
+    distinct = count("SELECT count(DISTINCT run_id || ':' || step) FROM nba_journey_steps")
+    done = count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'")
+    touches = count("SELECT count(*) FROM nba_touches")
+    api.stop()
+    rt.close()
+    engine.dispose()
+    return {"customers": n, "database": url.split(":")[0], "runs_done": done,
+            "steps_expected": 3 * n, "steps_recorded": steps, "distinct_steps": distinct,
+            "touches": touches, "lost_steps": 3 * n - distinct,
+            "duplicated_steps": steps - distinct, "steps_done_when_killed": at_kill,
+            "seconds_to_enqueue": round(started, 1), "seconds_total": round(total, 1)}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--skip-replay", action="store_true")
+    ap.add_argument("--skip-latency", action="store_true")
+    ap.add_argument("--journeys", type=int, default=0, help="customers through a journey "
+                    "with a killed worker (0: skip)")
+    ap.add_argument("--journeys-db", help="database URL for the journeys run (default a "
+                    "fresh SQLite file)")
     args = ap.parse_args()
     out: dict[str, Any] = {}
+    if args.journeys:
+        out["journeys"] = journeys(args.journeys, args.journeys_db, kill_after=0.3)
     if not args.skip_replay:
         if not args.data.exists():
             sys.exit(f"no data at {args.data} (../shared/data/online_retail_dev); see --data")
         t0 = time.perf_counter()
         out["replay"] = replay(args.data)
         out["replay"]["seconds"] = round(time.perf_counter() - t0, 1)
-    out["latency"] = latency()
+    if not args.skip_latency:
+        out["latency"] = latency()
     text = json.dumps(out, indent=2)
     print(text)
     if args.out:
