@@ -186,3 +186,34 @@ def view(row: OfferRow, warnings: list[str] | None = None) -> dict[str, Any]:
             "spec": row.spec, "spent": row.spent, "redemptions": row.redemptions,
             "created_at": row.created_at, "updated_at": row.updated_at,
             "warnings": warnings or []}
+
+
+def redeem(db: Session, offer_id: str, *, basket_value: float, quantity: int,
+           discount_amount: float, now: datetime) -> OfferRow:
+    """Counts one redemption against the budget: the hurdle must be met (422), the offer
+    active and live (409), the budget not exhausted (409). The budget check and the
+    increment are one UPDATE, so two workers cannot both take the last redemption."""
+    from sqlalchemy import update
+
+    row = _row(db, offer_id)
+    spec = spec_of(row)
+    if row.status != "active" or not spec.live(now):
+        raise Conflict(f"offer {offer_id!r} is not active now")
+    if basket_value < spec.hurdle.min_basket or quantity < spec.hurdle.min_quantity:
+        raise InvalidInput(f"hurdle not met: the offer needs a basket of at least "
+                           f"{spec.hurdle.min_basket:g} and {spec.hurdle.min_quantity} items",
+                           details={"min_basket": spec.hurdle.min_basket,
+                                    "min_quantity": spec.hurdle.min_quantity})
+    stmt = update(OfferRow).where(OfferRow.id == offer_id)
+    if spec.budget.max_redemptions is not None:
+        stmt = stmt.where(OfferRow.redemptions < spec.budget.max_redemptions)
+    if spec.budget.max_spend is not None:
+        stmt = stmt.where(OfferRow.spent + discount_amount <= spec.budget.max_spend)
+    done = db.execute(stmt.values(redemptions=OfferRow.redemptions + 1,
+                                  spent=OfferRow.spent + discount_amount))
+    if not getattr(done, "rowcount", 0):
+        raise Conflict(f"offer {offer_id!r}: budget exhausted")
+    db.flush()
+    db.refresh(row)
+    cache.changed()  # the budget rule reads the counters
+    return row

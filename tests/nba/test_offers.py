@@ -97,3 +97,30 @@ def test_expired_offer_cannot_be_activated(shop: Any) -> None:
     assert shop.post("/v1/offers", json=body, headers=h).status_code == 201
     r = shop.post("/v1/offers/o1/activate", headers=h)
     assert r.status_code == 422 and "ended" in r.text
+
+
+def test_redemptions_check_hurdle_and_budget(shop: Any) -> None:
+    from tests.nba.helpers import events
+
+    events(shop, "r1", {"type": "view", "item_id": "shoe-1"})
+    h = auth(shop.marketer)
+    body = offer(hurdle={"min_basket": 50}, budget={"max_redemptions": 2, "max_spend": 100})
+    assert shop.post("/v1/offers", json=body, headers=h).status_code == 201
+    dev = auth(shop.developer)
+    red = {"customer_id": "r1", "basket_value": 80, "discount_amount": 8}
+    assert shop.post("/v1/offers/o1/redemptions", json=red, headers=dev).status_code == 409
+    shop.post("/v1/offers/o1/activate", headers=h)
+    r = shop.post("/v1/offers/o1/redemptions", json=red | {"basket_value": 20}, headers=dev)
+    assert r.status_code == 422 and "hurdle" in r.text
+    for _ in range(2):
+        r = shop.post("/v1/offers/o1/redemptions", json=red, headers=dev)
+        assert r.status_code == 200, r.text
+    assert r.json()["redemptions"] == 2 and r.json()["spent"] == 16
+    r = shop.post("/v1/offers/o1/redemptions", json=red, headers=dev)
+    assert r.status_code == 409 and "budget exhausted" in r.text
+    from tests.nba.helpers import nba, status
+
+    d = nba(shop, "r1", include_items=False)
+    assert status(d, "offer:o1", "web")[2] == "offer budget exhausted (redemptions)"
+    assert shop.post("/v1/offers/o1/redemptions", json=red | {"customer_id": "ghost"},
+                     headers=dev).status_code == 404

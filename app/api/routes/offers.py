@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.api.deps import SessionDep, require
 from app.nba import fairness, offers
 from app.nba.offer_spec import OfferSpec
+from app.services import identity
 
 router = APIRouter(tags=["offers"])
 WRITE = require("marketer", "admin")
@@ -82,3 +83,24 @@ def pause_offer(offer_id: str, db: SessionDep) -> OfferOut:
 def offer_fairness(offer_id: str, db: SessionDep) -> dict[str, Any]:
     offers.get(db, offer_id)  # 404 for an unknown offer
     return fairness.audit(db, offer_id)
+
+
+class RedemptionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    customer_id: str = Field(min_length=1, max_length=128)
+    basket_value: float = Field(ge=0, allow_inf_nan=False)
+    quantity: int = Field(1, ge=0)
+    discount_amount: float = Field(ge=0, allow_inf_nan=False, description="What the offer "
+                                   "took off this basket (currency): counts against max_spend")
+
+
+@router.post("/offers/{offer_id}/redemptions", response_model=OfferOut,
+             dependencies=[require("developer", "admin")],
+             summary="Record a redemption (checks the hurdle and the budget)")
+def redeem_offer(offer_id: str, body: RedemptionIn, db: SessionDep) -> OfferOut:
+    identity.resolve(db, body.customer_id)  # 404 for someone unknown
+    row = offers.redeem(db, offer_id, basket_value=body.basket_value,
+                        quantity=body.quantity, discount_amount=body.discount_amount,
+                        now=datetime.now(UTC))
+    db.commit()
+    return OfferOut(**offers.view(row))
