@@ -46,7 +46,7 @@ class Dynamic(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_percent: float = Field(ge=0, le=100)
     max_percent: float = Field(gt=0, le=100)
-    step: float = Field(5.0, gt=0, le=50)
+    step: float = Field(5.0, ge=0.5, le=50, description="Percentage points between levels.")
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:

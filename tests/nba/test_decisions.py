@@ -159,3 +159,12 @@ def test_propensities_api_with_drivers(shop: Any) -> None:
                      headers=ADMIN).json()
     assert after["propensities"]["buy_30d"]["p"] > body["propensities"]["buy_30d"]["p"]
     assert after["propensities"]["churn"]["p"] < body["propensities"]["churn"]["p"]
+
+
+def test_out_of_range_times_are_422(shop: Any) -> None:
+    buyer(shop, "c7")
+    r = shop.post("/v1/customers/c7/next-best-action", headers=ADMIN,
+                  json={"channels": ["web"], "at": "9999-12-31T23:59:59Z"})
+    assert r.status_code == 422
+    r = shop.get("/v1/customers/c7/propensities?at=0001-01-01T00:00:00Z", headers=ADMIN)
+    assert r.status_code == 422

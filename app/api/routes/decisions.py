@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, field_validator
 from sqlalchemy import select
 
 from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require
@@ -35,7 +35,18 @@ class NbaIn(BaseModel):
                           "anti-repetition) and queue webhooks for outbound channels.")
     include_items: bool = True
     at: AwareDatetime | None = Field(None, description="Decide as of this time (replays, "
-                                     "simulations); default now.")
+                                     "simulations), 2000-2100; default now.")
+
+    @field_validator("at")
+    @classmethod
+    def _sane(cls, v: datetime | None) -> datetime | None:
+        return _in_range(v)
+
+
+def _in_range(v: datetime | None) -> datetime | None:
+    if v is not None and not 2000 <= v.astimezone(UTC).year < 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return v
 
 
 class DecisionOut(BaseModel):
@@ -97,7 +108,10 @@ class PropensityOut(BaseModel):
 def propensities(customer_id: str, rt: RuntimeDep, db: SessionDep,
                  at: Annotated[AwareDatetime | None, Query()] = None) -> PropensityOut:
     nba = nba_of(rt)
-    now = at or datetime.now().astimezone()
+    try:
+        now = _in_range(at) or datetime.now(UTC)
+    except ValueError as exc:
+        raise InvalidInput(f"at: {exc}") from exc
     facts = load(db, identity.resolve(db, customer_id), now,
                  personalization_default=rt.settings.default_consent_personalization)
     props, feats = nba.propensities.predict(facts, now)
@@ -114,7 +128,7 @@ def propensities(customer_id: str, rt: RuntimeDep, db: SessionDep,
              summary="Refit the propensity models on this shop's purchase events")
 def refit(rt: RuntimeDep, db: SessionDep) -> dict[str, Any]:
     nba = nba_of(rt)
-    return nba.propensities.refit(db, datetime.now().astimezone())
+    return nba.propensities.refit(db, datetime.now(UTC))
 
 
 class ChannelsIn(BaseModel):
