@@ -22,7 +22,13 @@ from app.nba.journeys.spec import JourneySpec, Step
 from app.nba.tables import JourneyRunRow, JourneyStepRow, TouchRow
 from app.services.identity import cluster_ids
 
-QUEUE = jobs.declare_queue("journeys", worker_concurrency=64)
+# No concurrency limit: a run spends nearly all its life in a durable sleep, and a sleeping
+# workflow would hold a slot of a limited queue.
+QUEUE = jobs.declare_queue("journeys")
+# A step that hits a busy database (SQLite's single writer) is retried, not the journey
+# lost: every step is idempotent (the ledger makes `perform` happen once).
+RETRY = {"retries_allowed": True, "max_attempts": 8, "interval_seconds": 0.5,
+         "backoff_rate": 2.0}
 
 
 def setup(rt: Any) -> None:
@@ -36,7 +42,7 @@ def _nba() -> Any:
     return jobs.resource("journeys")
 
 
-@jobs.step()
+@jobs.step(**RETRY)
 def stopped_by(profile_id: str, stop_on: list[str], since_iso: str) -> str | None:
     """The stop event that happened since the run started, if any."""
     nba = _nba()
@@ -49,7 +55,7 @@ def stopped_by(profile_id: str, stop_on: list[str], since_iso: str) -> str | Non
     return None if row is None else str(row[0])
 
 
-@jobs.step()
+@jobs.step(**RETRY)
 def contact_check(profile_id: str, key: str, channel: str, offer_id: str | None
                   ) -> dict[str, Any]:
     """The NBA's contact rules for this one message: {"ok"} or the rule and reason, with
@@ -58,7 +64,7 @@ def contact_check(profile_id: str, key: str, channel: str, offer_id: str | None
     return dict(nba.check(profile_id, key, channel, offer_id, datetime.now(UTC)))
 
 
-@jobs.step()
+@jobs.step(**RETRY)
 def perform(run_id: str, n: int, profile_id: str, step: dict[str, Any], outcome: str
             ) -> str:
     """The step's effect, exactly once: the ledger's unique (run, step) key commits with it."""
@@ -85,7 +91,7 @@ def perform(run_id: str, n: int, profile_id: str, step: dict[str, Any], outcome:
     return outcome
 
 
-@jobs.step()
+@jobs.step(**RETRY)
 def finish(run_id: str, state: str, detail: str) -> None:
     nba = _nba()
     with nba.sessions() as db:
