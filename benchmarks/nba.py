@@ -226,16 +226,22 @@ def latency(n_offers: int = 50, runs: int = 300) -> dict[str, Any]:
         db.commit()
     engine = NextBestAction(settings, rt.sessions, Propensities())
     times = []
+    phases: dict[str, list[float]] = defaultdict(list)
     for r in range(runs + 20):
         t0 = time.perf_counter()
         d = engine.decide("p1", ["web"], k=1, now=now, include_items=False)
         if r >= 20:
             times.append((time.perf_counter() - t0) * 1000)
+            for name, ms in d["timing_ms"].items():
+                phases[name].append(ms)
     assert len(d["candidates"]) == n_offers
     rt.close()
     a = np.array(times)
     return {"candidates": n_offers, "runs": runs, "p50_ms": round(float(np.percentile(a, 50)), 2),
-            "p99_ms": round(float(np.percentile(a, 99)), 2)}
+            "p99_ms": round(float(np.percentile(a, 99)), 2),
+            "phases_p50_p99_ms": {k: [round(float(np.percentile(v, 50)), 2),
+                                      round(float(np.percentile(v, 99)), 2)]
+                                  for k, v in phases.items()}}
 
 
 def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:

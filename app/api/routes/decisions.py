@@ -59,6 +59,8 @@ class DecisionOut(BaseModel):
     rules: list[dict[str, Any]]
     context: dict[str, Any]
     explanation: list[str]
+    timing_ms: dict[str, float] | None = Field(None, description="Where this decision's "
+                                               "time went (only when it was just made).")
 
 
 @router.post("/customers/{customer_id}/next-best-action", response_model=DecisionOut,
