@@ -56,6 +56,14 @@ def startup(rt: Runtime) -> None:
             pipeline = rt.chat = build_chat(rt, search)
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
+    if settings.nba_enabled:
+        from app.nba.service import build as build_nba
+
+        rt.nba = build_nba(rt)
+    if settings.jobs_enabled:
+        from app.jobs import start_jobs
+
+        rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
 
 
 def _attach_sentiment(rt: Runtime, pipeline: TurnPipeline) -> None:
@@ -107,6 +115,11 @@ def _load_llm(llm: Any) -> None:
 
 
 def shutdown(rt: Runtime) -> None:
+    if rt.nba is not None:
+        rt.nba.close()
+    if rt.jobs is not None:
+        rt.jobs.stop()
+        rt.jobs = None
     if rt.prefs is not None:
         rt.prefs.flush(timeout=10)
         rt.prefs.close()

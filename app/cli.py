@@ -94,6 +94,31 @@ def demo(port: Annotated[int, typer.Option(help="TCP port.")] = 8000) -> None:
 
 
 @app.command()
+def worker(
+    executor_id: Annotated[str, typer.Option(help="A stable id for this worker (worker-1, "
+                                             "gpu-a): restarted with the same id, it resumes "
+                                             "the jobs it was running when it died.")],
+    queue: Annotated[list[str] | None, typer.Option(help="Queues to take jobs from "
+                                                    "(repeat); default all.")] = None,
+    import_: Annotated[list[str] | None, typer.Option("--import", help="Extra modules that "
+                                                      "declare workflows.")] = None,
+) -> None:
+    """Run jobs (creatives, journeys) without serving HTTP. Use PostgreSQL
+    (TAILOR_DATABASE_URL) and TAILOR_JOBS_IN_PROCESS=false on the API for several workers
+    on several machines (docs/creatives.md "Jobs")."""
+    from app.db.migrate import upgrade
+    from app.jobs.worker import run
+    from app.logging import configure_logging
+    from app.settings import get_settings
+
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    upgrade(settings.resolved_database_url)
+    typer.echo(f"worker {executor_id}: queues {', '.join(queue or []) or 'all'}", err=True)
+    run(settings, queues=queue or (), executor_id=executor_id, modules=import_ or ())
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (also done by `serve`)."""
     from app.db.migrate import upgrade

@@ -21,11 +21,17 @@ from app.api.routes import (
     catalog,
     chat,
     customers,
+    decisions,
     events,
+    experiments,
     health,
+    journeys,
     keys,
+    offers,
     preferences,
     search,
+    slots,
+    webhooks,
 )
 from app.bootstrap import shutdown, startup
 from app.logging import configure_logging
@@ -95,7 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["Retry-After", "X-Request-ID", "X-Visitor-Token-Refresh"],
             max_age=600)
     app.include_router(health.router)
-    for module in (catalog, search, chat, events, customers, preferences, keys):
+    for module in (catalog, search, chat, events, customers, preferences, keys,
+                   offers, decisions, webhooks, experiments, slots, journeys):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)

@@ -25,6 +25,9 @@ from app.settings import Settings
 if TYPE_CHECKING:  # heavy imports (torch, faiss, the LLM) stay out of import time
     from app.chat.capacity import TurnLimiter
     from app.chat.pipeline import TurnPipeline
+    from app.creatives.service import CreativeService
+    from app.jobs.engine import JobEngine
+    from app.nba.service import NbaServices
     from app.services.personalization import Personalization
     from app.services.search import SearchRuntime
     from preference_model.sentiment import SentimentClassifier
@@ -46,6 +49,10 @@ class Runtime:
     chat_turns: TurnLimiter | None = None
     sentiment: SentimentClassifier | None = None
     widget_key: str = ""  # the demo store's public widget key, shown on its home page
+    # Next best action: offers, propensities, decisions, webhooks (app/nba/service.py)
+    nba: NbaServices | None = None
+    jobs: JobEngine | None = None            # durable jobs (app/jobs), when enabled
+    creatives: CreativeService | None = None  # creatives, copy, segments (app/creatives)
     # name -> callable returning "ok", "loading" or "error: ..." for /readyz
     readiness: dict[str, Callable[[], str]] = field(default_factory=dict)
     # name -> callable returning facts shown beside the status (sizes, progress, skipped rows)

@@ -194,6 +194,47 @@ class Settings(BaseSettings):
                                             "wait + first token) within this, else the "
                                             "item-built reply; raise it for a slow remote LLM")
 
+    # Next best action (docs/nba.md): contact policy, costs, delivery.
+    nba_enabled: bool = True
+    nba_default_timezone: str = Field(default="UTC", description="For customers whose time "
+                                      "zone is unknown (profile attribute `timezone`, else "
+                                      "their newest event's context.timezone)")
+    nba_quiet_start: int = Field(default=21, ge=0, le=23, description="Quiet hours start "
+                                 "(customer's local hour): no email, push or SMS until end")
+    nba_quiet_end: int = Field(default=8, ge=0, le=23)
+    nba_caps_per_day: dict[str, int] = Field(
+        default_factory=lambda: {"email": 1, "push": 2, "sms": 1, "web": 20, "app": 20,
+                                 "store": 5, "any": 4},
+        description="Touches per channel per local calendar day; 'any' = outbound overall")
+    nba_caps_per_week: dict[str, int] = Field(
+        default_factory=lambda: {"email": 3, "push": 5, "sms": 2, "any": 10})
+    nba_repeat_days: float = Field(default=7.0, ge=0, description="The same action is not "
+                                   "sent again to a person within this many days")
+    nba_fatigue_cost: float = Field(default=0.05, ge=0, description="Expected-value cost "
+                                    "per outbound touch in the past 7 days (currency)")
+    nba_channel_cost: dict[str, float] = Field(
+        default_factory=lambda: {"email": 0.002, "push": 0.001, "sms": 0.04},
+        description="What one message costs to send, per channel (currency)")
+    nba_default_margin: float = Field(default=0.3, ge=0, lt=1, description="Margin rate "
+                                      "assumed for items without a cost")
+    nba_webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    nba_webhook_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
+    nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
+                                            "often each worker sends due webhooks; 0: no "
+                                            "background sender (tests, dedicated workers)")
+    # Durable jobs (DBOS Transact on this database; docs/creatives.md "Jobs")
+    jobs_enabled: bool = Field(default=True, description="Launch the job engine in the app")
+    jobs_in_process: bool = Field(default=True, description="Run queued jobs in the API "
+                                  "process; false when `tailor worker` processes take them")
+    jobs_executor_id: str | None = Field(default=None, max_length=64, description="This "
+                                         "process's id among the job executors; a restarted "
+                                         "process with the same id resumes its jobs")
+    jobs_app_version: str = Field(default="tailor-1", description="Workflows resume only on "
+                                  "processes of the same version; bump it when workflow "
+                                  "code changes incompatibly")
+    jobs_modules: list[str] = Field(default_factory=list, description="Extra modules that "
+                                    "declare workflows, imported by every process")
+
     log_level: str = "INFO"
     log_json: bool = True
     load_demo: bool = False

@@ -1,0 +1,1 @@
+"""Personalized creatives: briefs from profiles, copy, composition, segments and personas."""
