@@ -60,10 +60,25 @@ def startup(rt: Runtime) -> None:
         from app.nba.service import build as build_nba
 
         rt.nba = build_nba(rt)
+    _start_creatives(rt)
     if settings.jobs_enabled:
         from app.jobs import start_jobs
 
         rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
+
+
+def _start_creatives(rt: Runtime) -> None:
+    from app.creatives.service import CreativeService
+
+    def complete() -> Any:
+        chat = getattr(rt.chat, "chat", None)
+        if chat is None:
+            return None
+        return lambda messages: "".join(
+            c.text for c in chat.stream(messages, fallback=lambda err, partial: ""))
+
+    rt.creatives = CreativeService(rt.settings, rt.sessions,
+                                   prefs=lambda: rt.prefs, complete=complete)
 
 
 def _attach_sentiment(rt: Runtime, pipeline: TurnPipeline) -> None:

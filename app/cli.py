@@ -75,7 +75,8 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
         keys = load_demo(rt)
         rt.close()
         base = f"http://{'localhost' if host in {'127.0.0.1', '0.0.0.0'} else host}:{port}"
-        typer.echo(f"\n  Tailor demo store   {base}/\n  API docs            {base}/docs\n"
+        typer.echo(f"\n  Tailor demo store   {base}/\n  Marketer studio     {base}/studio\n"
+                   f"  API docs            {base}/docs\n"
                    f"\n  Demo API keys (also in "
                    f"{settings.data_dir / 'demo_keys.json'}):")
         for role, key in keys.items():

@@ -20,6 +20,7 @@ from app.api.middleware import RequestContextMiddleware
 from app.api.routes import (
     catalog,
     chat,
+    creatives,
     customers,
     decisions,
     events,
@@ -102,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   offers, decisions, webhooks, experiments, slots, journeys):
+                   offers, decisions, webhooks, experiments, slots, journeys, creatives):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)
@@ -145,6 +146,18 @@ def _mount_web(app: FastAPI) -> None:
             return RedirectResponse("/docs")
         key = app.state.runtime.widget_key
         return HTMLResponse(page.read_text().replace("{{WIDGET_KEY}}", key))
+
+    @app.get("/studio", include_in_schema=False)
+    def studio() -> Response:
+        """The marketer studio; the demo fills in its marketer key."""
+        page = WEB / "studio" / "index.html"
+        rt = app.state.runtime
+        key = ""
+        if rt.settings.load_demo:
+            from app.bootstrap import demo_keys
+
+            key = demo_keys(rt).get("marketer", "")
+        return HTMLResponse(page.read_text().replace("{{MARKETER_KEY}}", key))
 
     @app.get("/widget.js", include_in_schema=False)
     def widget_js() -> Response:

@@ -222,6 +222,26 @@ class Settings(BaseSettings):
     nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
                                             "often each worker sends due webhooks; 0: no "
                                             "background sender (tests, dedicated workers)")
+    # Creatives (docs/creatives.md): image model, brand voice and look, limits
+    image_model_dir: Path | None = Field(default=None, description="A local diffusers "
+                                         "checkpoint (SD 1.5, SD-Turbo, SDXL); default the "
+                                         "embedded model")
+    image_device: str | None = Field(default=None, description="cuda, cpu...; default GPU "
+                                     "when present")
+    image_steps: int = Field(default=20, ge=1, le=200)
+    creatives_dir: Path | None = Field(default=None, description="Rendered creatives; "
+                                       "default data_dir/creatives")
+    creatives_max_variants: int = Field(default=6, ge=1, le=32)
+    brand_tone: str = Field(default="warm and concise", max_length=120)
+    brand_banned_words: tuple[str, ...] = ("cheap", "guaranteed", "miracle", "best ever")
+    brand_disclaimer: str = Field(default="", max_length=200)
+    brand_limits: dict[str, int] = Field(default_factory=lambda: {
+        "headline": 40, "body": 140, "cta": 24, "subject": 60})
+    brand_colors: tuple[str, ...] = Field(default=("#1F3A5F", "#E2725B"), description="Brand "
+                                          "colours (hex): the CTA button, then accents")
+    brand_logo_path: Path | None = Field(default=None, description="PNG/JPEG logo placed in "
+                                         "a corner of every creative")
+
     # Durable jobs (DBOS Transact on this database; docs/creatives.md "Jobs")
     jobs_enabled: bool = Field(default=True, description="Launch the job engine in the app")
     jobs_in_process: bool = Field(default=True, description="Run queued jobs in the API "

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from app.creatives.models import CreativeRow
 from app.db.base import Base
 from app.db.models import (
     AuditLog,
@@ -50,6 +51,10 @@ NON_PERSONAL_TABLES |= {"learn_pending"}
 # The next-best-action layer: its rows about a person all carry `profile_id`.
 PERSONAL_TABLES |= set(nba_tables.PERSONAL)
 NON_PERSONAL_TABLES |= set(nba_tables.NON_PERSONAL)
+# Creatives made for a named customer hold their brief and profile snapshot; saved
+# audiences are filters and imagined personas (no person).
+PERSONAL_TABLES |= {"creatives"}
+NON_PERSONAL_TABLES |= {"audiences"}
 
 
 def _row(obj: Any) -> dict[str, Any]:
@@ -92,6 +97,8 @@ def export(db: Session, profile: Profile) -> dict[str, Any]:
             select(table).where(table.c.profile_id.in_(ids)))]
            for name in nba_tables.PERSONAL
            for table in (Base.metadata.tables[name],)},
+        "creatives": [_row(r) for r in db.scalars(
+            select(CreativeRow).where(CreativeRow.profile_id.in_(ids)))],
     }
 
 
@@ -120,6 +127,7 @@ def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[st
     for name in nba_tables.PERSONAL:
         table = Base.metadata.tables[name]
         run(name, delete(table).where(table.c.profile_id.in_(ids)))
+    run("creatives", delete(CreativeRow).where(CreativeRow.profile_id.in_(ids)))
     # Break the merge chain first so no foreign key points at a deleted row.
     db.execute(update(Profile).where(Profile.id.in_(ids)).values(merged_into=None))
     run("profiles", delete(Profile).where(Profile.id.in_(ids)))

@@ -2,7 +2,7 @@
 journey runs and steps, webhooks and their delivery outbox
 
 Revision ID: 0005n_nba
-Revises: 0004_ingest
+Revises: 0005c_creatives
 Create Date: 2026-12-01 19:00:00
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from app.db.types import UTCDateTime
 
 revision: str = "0005n_nba"
-down_revision: str | None = "0004_ingest"
+down_revision: str | None = "0005c_creatives"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
