@@ -27,6 +27,15 @@ class Allowed:
     # What the conversation is about: the customer's words, the products' categories and
     # attributes. A sentence sharing none of them (nor the shop vocabulary) is off topic.
     topic: tuple[str, ...] = ()
+    # Claims (empty: not checked). Who the shopper is shopping for ("niece"): any other
+    # relation word is invented. Diet/material labels the named items really carry. The
+    # product types the reply may mention (the items' own and the shopper's words) out of
+    # all the catalog's types.
+    people: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    types: frozenset[str] = frozenset()
+    all_types: frozenset[str] = frozenset()
+    claims: bool = False
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -119,12 +128,26 @@ class Grounding:
                 return False
         if not self.on_topic(sentence):
             return False
+        if self.allowed.claims and not self.claims_ok(sentence):
+            return False
         # Two-word clauses ("No leather,", "Of course!") fool the classifier (it reads "No"
         # as negative); they are judged by the gloom words alone.
         words = _words(sentence)
         if len(words) < 3:
             return not (words & _GLOOM)
         return self.upbeat(sentence)
+
+    def claims_ok(self, sentence: str) -> bool:
+        """People, labels and product types the plan did not give are invented."""
+        words = _words(sentence)
+        if words & (_RELATIONS - set(self.allowed.people)):
+            return False
+        if _SELF_CLAIM.search(sentence):
+            return False  # "I'm a vegan": the assistant has no diet
+        if (words & _LABELS) - set(self.allowed.labels):
+            return False
+        stems = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
+        return not ((stems & self.allowed.all_types) - self.allowed.types)
 
     def names_a_product(self, text: str) -> bool:
         """Whether `text` names one of the allowed products (by most of its title's words:
@@ -162,6 +185,15 @@ _COMMON = {"i", "you", "we", "they", "it", "hello", "hi", "hey", "thanks", "than
            "shopping", "shop", "store", "day", "holiday", "holidays", "christmas", "season",
            "weekend", "morning", "evening", "friday", "customer", "service", "team", "sale",
            "new", "year", "best", "wishes", "regards", "enjoy", "have", "nice"}
+
+
+_RELATIONS = _wordset("""
+daughter son niece nephew wife husband girlfriend boyfriend mum mom mother dad father sister
+brother grandma grandpa grandmother grandfather aunt uncle granddaughter grandson kids child
+""")
+_LABELS = _wordset("vegan vegetarian organic halal kosher")
+_SELF_CLAIM = re.compile(r"\bi\s*'?\s*a?m\s+(?:a\s+|also\s+)?(?:vegan|vegetarian|allergic|"
+                         r"a\s+(?:mum|mom|dad|parent))\b", re.I)
 
 
 def _is_common(name: str) -> bool:
