@@ -237,9 +237,13 @@ class CheckedStream:
     , ; or : is held back until the next clause passes, so a reply that has to stop
     mid-sentence still ends with a full stop, not a dangling comma."""
 
-    def __init__(self, grounding: Grounding, max_sentences: int) -> None:
+    def __init__(self, grounding: Grounding, max_sentences: int, *,
+                 early_words: bool = True) -> None:
         self.grounding = grounding
         self.max_sentences = max_sentences
+        # False: a clause goes out only once checked whole, so nothing is ever taken back
+        # (the first words wait for the first clause's end).
+        self.early_words = early_words
         self.sent = ""  # everything released so far (checked + provisional)
         self.strayed = False
         self.finished = False
@@ -291,6 +295,8 @@ class CheckedStream:
 
     def _release_words(self) -> list[tuple[str, dict[str, Any]]]:
         """Release the open clause's complete words up to the first risky one."""
+        if not self.early_words:
+            return []
         words = self._buffer.lstrip().split(" ")[:-1]  # the last may still be growing
         safe: list[str] = []
         for n, word in enumerate(words):

@@ -84,7 +84,7 @@ class TurnPipeline:
     def __init__(self, *, chat: ResilientChat | None, search: Any, prefs: Any,
                  sentiment: Any = None, shop_name: str = "the shop",
                  prompt_products: int = 1, policy_text: str | None = None,
-                 realization: str = "template") -> None:
+                 realization: str = "template", early_words: bool = False) -> None:
         self.chat = chat
         self.search = search  # app.services.search.SearchRuntime
         self.prefs = prefs  # app.services.personalization.Personalization or None
@@ -99,6 +99,9 @@ class TurnPipeline:
         # carry a conversation truthfully); "llm": a plain recommendation is introduced by
         # the LLM under the grounding checks, everything else stays planned text.
         self.realization = realization
+        # Unchecked words streamed ahead of their clause's check can be taken back (a
+        # `retract`); off by default: shoppers should not see words withdrawn.
+        self.early_words = early_words
         self._title_cache: tuple[tuple[int, int], TitleIndex] = ((0, -1), TitleIndex(()))
 
     # -- the non-LLM path: understand -> decide -> compose --------------------------------------
@@ -273,7 +276,7 @@ class TurnPipeline:
 
     def _llm_tokens(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
         assert self.chat is not None and turn.messages is not None and turn.grounding
-        checked = CheckedStream(turn.grounding, MAX_SENTENCES)
+        checked = CheckedStream(turn.grounding, MAX_SENTENCES, early_words=self.early_words)
         degraded = False
         stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "",
                                   cancel=turn.cancel, first_words_by=turn.first_words_by)
@@ -343,7 +346,9 @@ def _card(item: Item, reason: str) -> Card:
 
 def _reason(item: Item, state: ConversationState, plan: Plan) -> str:
     if plan.alternatives:
-        return "nearest alternative: relaxes " + ", ".join(plan.relaxed)
+        similar = [r.split(":", 1)[1] for r in plan.relaxed if r.startswith("SIMILAR:")]
+        return (f"similar to a {similar[0]}" if similar else
+                "nearest alternative: relaxes " + ", ".join(plan.relaxed))
     bits = [*state.constraints.diets, *(f"no {m}" for m in state.constraints.avoid_materials)]
     if state.budget:
         bits.append(state.budget.phrase())

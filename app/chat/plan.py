@@ -255,6 +255,14 @@ def _recommend(u: Understanding, state: ConversationState, index: Any, words: Ca
 def _nearest(query: str, state: ConversationState, index: Any, words: CatalogWords,
              dismissed: frozenset[str], types: list[str]) -> tuple[list[str], list[str]]:
     """Relax one constraint at a time (never an allergen): which one is said."""
+    if types:  # similar products (the type's own categories) that fit everything else
+        sets = [words.items_of_type(t) for t in types]
+        typed = set.intersection(*sets) or set().union(*sets)
+        cats = {index.get(i).category for i in typed}
+        ids = [i for i in _candidates(query, state, index, words, _filters(state, dismissed),
+                                      []) if index.get(i).category in cats]
+        if ids:
+            return ids, [f"SIMILAR:{' '.join(types)}"]
     if state.budget:
         ids = _candidates(query, state, index, words, _filters(state, dismissed, budget=False),
                           types)
@@ -271,7 +279,7 @@ def _nearest(query: str, state: ConversationState, index: Any, words: CatalogWor
     if types:
         ids = _candidates(query, state, index, words, _filters(state, dismissed), [])
         if ids:
-            return ids, [f"the kind of product ({' '.join(types)})"]
+            return ids, [f"SIMILAR:{' '.join(types)}"]
     return [], ["everything you asked for"]
 
 

@@ -73,7 +73,10 @@ def realize(plan: Plan, state: ConversationState, shop_name: str,
         out.append(_no_match(plan, state))
     if plan.items:
         first = plan.items[0]
-        if plan.alternatives:
+        if plan.alternatives and any(r.startswith("SIMILAR:") for r in plan.relaxed):
+            out.append(f"The {first.title} ({money(first.price, first.currency)}) is the "
+                       "closest.")
+        elif plan.alternatives:
             out.append(f"{_pick(_ALT, state)}: the {first.title} "
                        f"({money(first.price, first.currency)}) is the nearest.")
         else:
@@ -96,8 +99,12 @@ def _no_match(plan: Plan, state: ConversationState) -> str:
         lead = f"We don't have anything with {what}." if not plan.items or len(
             plan.missing) == 1 else f"We don't have {what}."
         return lead
-    relaxed = join(plan.relaxed)
     topic = state.topic or "items"
+    similar = next((r.split(":", 1)[1] for r in plan.relaxed if r.startswith("SIMILAR:")), None)
+    if similar and plan.items:
+        return (f"I couldn't find a {similar} that fits everything you asked for, so here "
+                "are similar items that do.")
+    relaxed = join(plan.relaxed)
     if not plan.items:
         return (f"Sorry, nothing in the shop matches {relaxed}. Could you loosen one of "
                 "your requirements?")

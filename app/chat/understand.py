@@ -253,7 +253,7 @@ def parse_colors(text: str) -> list[str]:
 _THANKS = re.compile(r"^\W*(?:(?:ok(?:ay)?|great|perfect|lovely|cool|brilliant|awesome|nice)[,!.\s]+)?"
                      r"(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much))?|thank\s+you(?:\s+so\s+much)?|"
                      r"cheers|ta|bye|goodbye|see\s+you|that'?s\s+all|that'?s\s+it|all\s+good|"
-                     r"that\s+helps)\b[\w\s,!.]*$", re.I)
+                     r"that\s+helps)\b[\w\s,!.']*$", re.I)
 _SMALL_TALK = re.compile(r"^\W*(?:hi+|hello+|hey+|hiya|good\s+(?:morning|afternoon|evening))\b"
                          r"[\s!.,]*(?:there)?[\s!.,]*(?:how\s+are\s+you(?:\s+doing)?(?:\s+today)?"
                          r"\??)?[\s!.?]*$|^\W*(?:how\s+are\s+you|who\s+are\s+you|what\s+can\s+you"
@@ -295,6 +295,8 @@ _ASK: list[tuple[Asked, re.Pattern[str]]] = [
 _DIET_WORDS = re.compile(r"\b(vegan|vegetarian|gluten[\s-]free|dairy[\s-]free|organic|"
                          r"nut[\s-]free|halal|kosher)\b", re.I)
 _ALLERGEN_ASK = re.compile(r"\b(nuts?|peanuts?|dairy|milk|gluten|wheat|eggs?|soy|sesame)\b", re.I)
+_TELL_ME = re.compile(r"\s*(?:please\s+)?(?:tell|show)\s+me\s+(?:more\s+)?about\b|"
+                      r"\s*(?:more\s+)?(?:details|info)\s+(?:on|about)\b", re.I)
 _SWITCH = re.compile(r"^\W*(?:actually|instead|ok(?:ay)?\s+now|now|also|and\s+now|new\s+"
                      r"question|different\s+question|on\s+another\s+note|what\s+about|how\s+about)"
                      r"\b", re.I)
@@ -351,7 +353,7 @@ def understand(message: str, state: ConversationState, index: Any, words: Catalo
                                                                am.group(1).lower(), "nut"))
             u.asked = [a for a in u.asked if a != "diet"] + (["allergen"] if "allergen" not in
                                                              u.asked else [])
-    questiony = bool(_QUESTIONY.search(text))
+    questiony = bool(_QUESTIONY.search(text) or _TELL_ME.match(text))
     if not u.targets and u.asked and questiony and cards:
         if state.focus and state.focus in {c.item_id for c in cards} | {state.focus}:
             u.targets = [state.focus]
