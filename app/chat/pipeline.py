@@ -31,9 +31,9 @@ from app.chat.catalog_words import catalog_words, tokens
 from app.chat.grounding import Allowed, CheckedStream, Grounding, TitleIndex
 from app.chat.plan import Plan, decide, update_state
 from app.chat.realize import realize
+from app.chat.sessions import add_message, open_session, recent, remember_shown, update_summary
 from app.chat.state import KEY, ConversationState
 from app.chat.understand import Understanding, understand
-from app.chat.sessions import add_message, open_session, recent, remember_shown, update_summary
 from app.db.models import ChatSession, Profile
 from app.decide import Person
 from generation import ResilientChat, load_prompt

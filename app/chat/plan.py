@@ -172,7 +172,8 @@ def _query(u: Understanding, state: ConversationState) -> str:
     r = state.recipient
     parts = [state.topic or state.query or "", *r.interests]
     if r.is_child:
-        parts.append(f"for a {r.age} year old {'girl' if r.gender == 'female' else 'boy' if r.gender == 'male' else 'child'}")
+        kid = {"female": "girl", "male": "boy"}.get(r.gender or "", "child")
+        parts.append(f"for a {r.age} year old {kid}")
     elif r.relation and r.relation != "self":
         parts.append(f"gift for my {r.relation}")
     if state.occasion:
@@ -283,7 +284,8 @@ def _nearest(query: str, state: ConversationState, index: Any, words: CatalogWor
     return [], ["everything you asked for"]
 
 
-def _question(u: Understanding, state: ConversationState, items: list[Item]) -> dict[str, Any] | None:
+def _question(u: Understanding, state: ConversationState,
+              items: list[Item]) -> dict[str, Any] | None:
     r = state.recipient
     gifty = r.relation not in (None, "self") or state.occasion is not None or "gift" in \
         u.message.lower() or "present" in u.message.lower()

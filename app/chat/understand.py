@@ -67,12 +67,13 @@ def normalize_numbers(text: str) -> str:
                   lambda m: str(nums[m.group(1).lower()]), text, flags=re.I)
 
 
-_AMT = r"(?P<cur1>[$€£])?\s*(?P<n>\d{1,6}(?:[.,]\d{1,2})?)\s*(?P<cur2>dollars?|bucks|usd|euros?|eur|€|pounds?|quid|gbp)?"
+_AMT = (r"(?P<cur1>[$€£])?\s*(?P<n>\d{1,6}(?:[.,]\d{1,2})?)\s*"
+        r"(?P<cur2>dollars?|bucks|usd|euros?|eur|€|pounds?|quid|gbp)?")
 _AMT2 = _AMT.replace("cur1", "cur3").replace("cur2", "cur4").replace("?P<n>", "?P<m>")
 _BUDGET_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("between", re.compile(rf"\b(?:between|from)\s+{_AMT}\s+(?:and|to|-)\s+{_AMT2}", re.I)),
-    ("between", re.compile(rf"(?P<cur1>[$€£])\s*(?P<n>\d{{1,6}})\s*(?:-|–|to)\s*(?P<cur3>[$€£])?"
-                           rf"\s*(?P<m>\d{{1,6}})(?P<cur2>)(?P<cur4>)", re.I)),
+    ("between", re.compile(r"(?P<cur1>[$€£])\s*(?P<n>\d{1,6})\s*(?:-|–|to)\s*(?P<cur3>[$€£])?"
+                           r"\s*(?P<m>\d{1,6})(?P<cur2>)(?P<cur4>)", re.I)),
     ("under", re.compile(rf"\b(?:nothing|not(?:hing)?\s+anything|not|no)\s+(?:over|above|more"
                          rf"\s+than|higher\s+than|beyond)\s+{_AMT}", re.I)),
     ("under", re.compile(rf"\b(?:under|below|less\s+than|cheaper\s+than|max(?:imum)?|at\s+most|"
@@ -83,8 +84,8 @@ _BUDGET_RULES: list[tuple[str, re.Pattern[str]]] = [
     ("about", re.compile(rf"\bbudget\s+(?:is|of|=|:)?\s*(?:about\s+|around\s+)?{_AMT}", re.I)),
     ("about", re.compile(rf"{_AMT}\s*(?:or\s+so|ish|budget)", re.I)),
 ]
-_BARE = re.compile(rf"(?P<cur1>[$€£])\s*(?P<n>\d{{1,6}}(?:[.,]\d{{1,2}})?)(?P<cur2>)"
-                   rf"|\b(?P<cur1b>)(?P<nb>\d{{1,6}})\s*(?P<cur2b>dollars?|bucks|euros?|pounds?|quid)\b",
+_BARE = re.compile(r"(?P<cur1>[$€£])\s*(?P<n>\d{1,6}(?:[.,]\d{1,2})?)(?P<cur2>)"
+                   r"|\b(?P<cur1b>)(?P<nb>\d{1,6})\s*(?P<cur2b>dollars?|bucks|euros?|pounds?|quid)\b",
                    re.I)
 _CURRENCY = {"$": "USD", "dollar": "USD", "dollars": "USD", "bucks": "USD", "usd": "USD",
              "€": "EUR", "euro": "EUR", "euros": "EUR", "eur": "EUR",
@@ -250,8 +251,8 @@ def parse_colors(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------- acts
 
-_THANKS = re.compile(r"^\W*(?:(?:ok(?:ay)?|great|perfect|lovely|cool|brilliant|awesome|nice)[,!.\s]+)?"
-                     r"(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much))?|thank\s+you(?:\s+so\s+much)?|"
+_THANKS = re.compile(r"^\W*(?:(?:ok(?:ay)?|great|perfect|lovely|cool|brilliant|awesome|"
+                     r"nice)[,!.\s]+)?(?:thanks?(?:\s+(?:you|a\s+lot|so\s+much))?|thank\s+you(?:\s+so\s+much)?|"
                      r"cheers|ta|bye|goodbye|see\s+you|that'?s\s+all|that'?s\s+it|all\s+good|"
                      r"that\s+helps)\b[\w\s,!.']*$", re.I)
 _SMALL_TALK = re.compile(r"^\W*(?:hi+|hello+|hey+|hiya|good\s+(?:morning|afternoon|evening))\b"
@@ -266,14 +267,16 @@ _COMPARE = re.compile(r"\b(?:compare|comparison|difference\s+between|which\s+(?:
 _CHEAPER = re.compile(r"\b(?:cheaper|less\s+expensive|more\s+affordable|lower\s+price|too\s+"
                       r"(?:expensive|pricey|dear|much))\b", re.I)
 _ASK: list[tuple[Asked, re.Pattern[str]]] = [
-    ("price", re.compile(r"\bhow\s+much\b|\bprice\b|\bcost(?:s)?\b|\bwhat\s+does\s+\w+\s+cost", re.I)),
-    ("material", re.compile(r"\bmade\s+(?:of|from|out\s+of)\b|\bmaterial\b|\bfabric\b|\bwhat\s+is\s+"
-                            r"it\s+made\b", re.I)),
+    ("price", re.compile(r"\bhow\s+much\b|\bprice\b|\bcost(?:s)?\b|\bwhat\s+does\s+\w+\s+"
+                         r"cost", re.I)),
+    ("material", re.compile(r"\bmade\s+(?:of|from|out\s+of)\b|\bmaterial\b|\bfabric\b|"
+                            r"\bwhat\s+is\s+it\s+made\b", re.I)),
     ("sizes", re.compile(r"\bwhat\s+sizes?\b|\bwhich\s+sizes?\b|\bsizes?\s+(?:does|do|is|are|"
                          r"available)|\bcome\s+in\s+(?:size|an?\s+(?:xs|s|m|l|xl|xxl)\b|\d)|"
                          r"\bin\s+(?:a\s+)?size\b|\bavailable\s+in\s+(?:xs|s|m|l|xl|xxl)\b", re.I)),
     ("colors", re.compile(r"\bwhat\s+colou?rs?\b|\bwhich\s+colou?rs?\b|\bcolou?rs?\s+(?:does|do|"
-                          r"is|are)|\bwhat\s+colou?r\s+is|\bcome\s+in\s+(?:other\s+)?colou?rs?", re.I)),
+                          r"is|are)|\bwhat\s+colou?r\s+is|\bcome\s+in\s+(?:other\s+)?"
+                          r"colou?rs?", re.I)),
     ("stock", re.compile(r"\bin\s+stock\b|\bavailable\b(?!\s+in)|\bsold\s+out\b|\bhow\s+many\s+"
                          r"(?:are\s+)?left\b|\bcan\s+i\s+get\s+it\s+now\b", re.I)),
     ("age", re.compile(r"\bwhat\s+ages?\b|\bage\s+range\b|\bsuitable\s+for\s+(?:a\s+)?\d|\bok\s+"
@@ -281,10 +284,12 @@ _ASK: list[tuple[Asked, re.Pattern[str]]] = [
                        r"\?|\bwhat\s+age\b", re.I)),
     ("allergen", re.compile(r"\b(?:contain|contains|have|has|with|any)\s+(?:any\s+)?(?:nuts?|"
                             r"peanuts?|dairy|milk|gluten|wheat|eggs?|soy|sesame)\b|\bsafe\s+for"
-                            r"\s+(?:a\s+|someone\s+with\s+a\s+)?(?:nut|peanut|dairy|gluten)", re.I)),
-    ("diet", re.compile(r"\b(?:is|are)\s+(?:it|this|that|they|these|the\s+[\w' -]+?)\s+(?:also\s+)?"
-                        r"(?:vegan|vegetarian|gluten[\s-]free|dairy[\s-]free|organic|nut[\s-]free|"
-                        r"halal|kosher)\b|\b(?:vegan|vegetarian|gluten[\s-]free|organic)\s*\?", re.I)),
+                            r"\s+(?:a\s+|someone\s+with\s+a\s+)?(?:nut|peanut|dairy|gluten)",
+                            re.I)),
+    ("diet", re.compile(r"\b(?:is|are)\s+(?:it|this|that|they|these|the\s+[\w' -]+?)\s+"
+                        r"(?:also\s+)?(?:vegan|vegetarian|gluten[\s-]free|dairy[\s-]free|organic|"
+                        r"nut[\s-]free|halal|kosher)\b|\b(?:vegan|vegetarian|gluten[\s-]free|"
+                        r"organic)\s*\?", re.I)),
     ("dimensions", re.compile(r"\bhow\s+(?:big|large|small|heavy|long|wide|many\s+pages)\b|"
                               r"\bdimensions?\b|\bweigh", re.I)),
     ("describe", re.compile(r"\btell\s+me\s+(?:more\s+)?about\b|\bwhat\s+is\s+(?:it|that|this)\s+"
@@ -351,8 +356,8 @@ def understand(message: str, state: ConversationState, index: Any, words: Catalo
             u.asked_label = lexicon().allergen_aliases.get(am.group(1).lower().rstrip("s"),
                                                            lexicon().allergen_aliases.get(
                                                                am.group(1).lower(), "nut"))
-            u.asked = [a for a in u.asked if a != "diet"] + (["allergen"] if "allergen" not in
-                                                             u.asked else [])
+            asked: list[Asked] = [a for a in u.asked if a != "diet"]
+            u.asked = asked if "allergen" in asked else [*asked, "allergen"]
     questiony = bool(_QUESTIONY.search(text) or _TELL_ME.match(text))
     if not u.targets and u.asked and questiony and cards:
         if state.focus and state.focus in {c.item_id for c in cards} | {state.focus}:
