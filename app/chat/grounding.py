@@ -5,7 +5,7 @@ out as soon as the first clause is checked (not after a whole sentence)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -200,7 +200,7 @@ def _is_common(name: str) -> bool:
     return all(w in _COMMON for w in _words(name))
 
 
-def split_clauses(buffer: str) -> tuple[list[str], str]:
+def complete_clauses(buffer: str) -> tuple[list[str], str]:
     """Complete clauses (ending in , ; : . ! ? or a line break) and the unfinished rest."""
     parts = _CLAUSE_END.split(buffer)
     return [p for p in parts[:-1] if p.strip()], parts[-1]
@@ -262,7 +262,7 @@ class CheckedStream:
 
     def feed(self, text: str) -> list[tuple[str, dict[str, Any]]]:
         self._buffer += text
-        clauses, self._buffer = split_clauses(self._buffer)
+        clauses, self._buffer = complete_clauses(self._buffer)
         out: list[tuple[str, dict[str, Any]]] = []
         for clause in clauses:
             if self.done:
@@ -360,18 +360,3 @@ class CheckedStream:
         if self.sent and (self.sent[-1].isalnum() or self.sent[-1] in "\"')"):
             return self._emit(".")
         return []
-
-
-def fallback_reply(titles: Sequence[str], reasons: Sequence[str], *, question: str | None,
-                   no_match: bool = False) -> str:
-    """The reply built from the items alone, used when the LLM is down or strays."""
-    if no_match or not titles:
-        base = "I couldn't find a good match for that in our catalog."
-        return f"{base} {question}" if question else (
-            base + " Could you tell me a bit more about what you're looking for?")
-    if len(titles) == 1:
-        text = f"I'd suggest the {titles[0]}"
-        text += f" ({reasons[0]})." if reasons and reasons[0] else "."
-    else:
-        text = "Here are a few picks for you: " + ", ".join(titles[:-1]) + f" and {titles[-1]}."
-    return f"{text} {question}" if question else text

@@ -14,6 +14,15 @@ from pydantic import BaseModel, ConfigDict, field_validator
 DATA = Path(__file__).parent / "data" / "conversation.yaml"
 
 
+class Question(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    text: str
+    options: list[str]
+
+    def ask(self, extra: list[str] | None = None) -> dict[str, object]:
+        return {"text": self.text, "options": [*self.options, *(extra or [])][:4]}
+
+
 class Lexicon(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     number_words: dict[str, int]
@@ -24,6 +33,7 @@ class Lexicon(BaseModel):
     diet_conflicts: dict[str, list[str]]
     type_synonyms: dict[str, str]
     generic_words: frozenset[str]
+    questions: dict[Literal["greet", "who_for", "budget", "which_one"], Question]
 
     @field_validator("allergen_aliases")
     @classmethod

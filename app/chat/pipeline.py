@@ -29,6 +29,7 @@ from app.chat import extract as extraction
 from app.chat import guardrails, style
 from app.chat.catalog_words import catalog_words, tokens
 from app.chat.grounding import Allowed, CheckedStream, Grounding, TitleIndex
+from app.chat.lexicon import lexicon
 from app.chat.plan import Plan, decide, update_state
 from app.chat.realize import realize
 from app.chat.sessions import add_message, open_session, recent, remember_shown, update_summary
@@ -373,5 +374,5 @@ def _facts(state: ConversationState) -> list[str]:
 
 
 def _greeting_question(index: Any) -> dict[str, Any]:
-    top = sorted({c.split(" > ")[0] for c in index.categories()})[:4]
-    return {"text": "What are you shopping for today?", "options": top}
+    top = sorted({c.split(" > ")[0] for c in index.categories()})
+    return lexicon().questions["greet"].ask(top)

@@ -114,16 +114,12 @@ def decide(u: Understanding, state: ConversationState, index: Any, words: Catalo
 
 def _answer(u: Understanding, state: ConversationState, index: Any) -> Plan:
     if u.ambiguous or (not u.targets and u.act == "ask_item"):
-        cards = state.last_cards()
-        return Plan(["clarify"], question={
-            "text": "Which one do you mean?",
-            "options": [c.title for c in cards[:4]]})
+        return Plan(["clarify"], question=_which_one(state))
     items = [index.get(i) for i in u.targets if i in index]
     if u.act == "compare" and len(items) < 2:
         items = [index.get(c.item_id) for c in state.last_cards() if c.item_id in index]
     if not items:
-        return Plan(["clarify"], question={"text": "Which one do you mean?", "options": [
-            c.title for c in state.last_cards()[:4]]})
+        return Plan(["clarify"], question=_which_one(state))
     if u.act == "compare" and len(items) == 1:
         only = items[0]
         state.focus = only.id
@@ -291,8 +287,13 @@ def _question(u: Understanding, state: ConversationState,
         u.message.lower() or "present" in u.message.lower()
     if not gifty or not items:
         return None
-    if r.relation in (None, "self") and state.last_question != "Who is it for?":
-        return {"text": "Who is it for?", "options": ["A child", "My partner", "A friend"]}
-    if state.budget is None and state.last_question != "What's your budget?":
-        return {"text": "What's your budget?", "options": ["Under $25", "Under $50", "Under $100"]}
+    questions = lexicon().questions
+    if r.relation in (None, "self") and state.last_question != questions["who_for"].text:
+        return questions["who_for"].ask()
+    if state.budget is None and state.last_question != questions["budget"].text:
+        return questions["budget"].ask()
     return None
+
+
+def _which_one(state: ConversationState) -> dict[str, Any]:
+    return lexicon().questions["which_one"].ask([c.title for c in state.last_cards()])

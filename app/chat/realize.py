@@ -5,6 +5,7 @@ LLM may add one short sentence that passes the grounding checks (see pipeline)."
 from __future__ import annotations
 
 from app.chat.answers import join, money
+from app.chat.lexicon import lexicon
 from app.chat.plan import Plan
 from app.chat.state import ConversationState
 
@@ -61,11 +62,11 @@ def realize(plan: Plan, state: ConversationState, shop_name: str,
                        " The shop's customer service team can tell you for sure.")
     if "greet" in acts:
         return (f"Hello! I'm the shopping assistant of {shop_name}. "
-                "What are you shopping for today?")
+                + lexicon().questions["greet"].text)
     if "acknowledge" in acts:
         return _pick(_ACK, state)
     if "clarify" in acts:
-        return "Which one do you mean? Tell me the first, second, or its name."
+        return lexicon().questions["which_one"].text + " Tell me the first, second, or its name."
     if "answer" in acts:
         return " ".join(plan.answers)
     out: list[str] = []
