@@ -13,8 +13,14 @@ from app.chat.lexicon import stem
 _WORD = re.compile(r"[a-z][a-z'-]+")
 
 
+_CONTRACTION = re.compile(r"'(?:s|re|ll|m|d|ve)$|n't$")
+
+
 def tokens(text: str) -> list[str]:
-    return [stem(w.strip("'-")) for w in _WORD.findall(text.lower()) if len(w.strip("'-")) > 1]
+    """Lowercase word stems; "she's" is "she", "kids'" is "kid"."""
+    words = (_CONTRACTION.sub("", w.replace("’", "'")).strip("'-")
+             for w in _WORD.findall(text.lower().replace("’", "'")))
+    return [stem(w) for w in words if len(w) > 1]
 
 
 class CatalogWords:

@@ -33,6 +33,7 @@ class Plan:
     alternatives: bool = False  # the items relax a constraint (say which)
     relaxed: list[str] = field(default_factory=list)  # e.g. ["budget under $40", "dinosaurs"]
     missing: list[str] = field(default_factory=list)  # what the shop has nothing for
+    not_sold: list[str] = field(default_factory=list)  # of those, kinds sold only as accessories
     question: dict[str, Any] | None = None
     reasons: dict[str, str] = field(default_factory=dict)
     personalized: bool = False
@@ -239,7 +240,8 @@ def _recommend(u: Understanding, state: ConversationState, index: Any, words: Ca
     if not items:
         acts = ["no_match"]
     plan = Plan(acts, items=items, alternatives=bool(relaxed), relaxed=relaxed,
-                missing=missing, reasons=reasons, personalized=personalized)
+                missing=missing, not_sold=[w for w in u.not_sold if w in missing],
+                reasons=reasons, personalized=personalized)
     if items:
         state.remember_cards([(it.id, it.title) for it in items])
         state.focus = None if len(items) > 1 else items[0].id

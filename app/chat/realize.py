@@ -24,8 +24,8 @@ _OPEN = ["Here are a few ideas", "Here's what I found", "These could work well",
 _ACK = ["You're welcome! Come back any time you need a hand.",
         "Happy to help. Enjoy your shopping!",
         "Glad I could help. Have a lovely day!"]
-_ALT = ["Here are the closest alternatives", "These are the nearest options instead",
-        "The closest I can offer instead"]
+_ALT = ["The nearest is the {item}", "The closest I can offer is the {item}",
+        "Nearest to what you asked is the {item}"]
 
 
 def _pick(options: list[str], state: ConversationState) -> str:
@@ -78,8 +78,8 @@ def realize(plan: Plan, state: ConversationState, shop_name: str,
             out.append(f"The {first.title} ({money(first.price, first.currency)}) is the "
                        "closest.")
         elif plan.alternatives:
-            out.append(f"{_pick(_ALT, state)}: the {first.title} "
-                       f"({money(first.price, first.currency)}) is the nearest.")
+            out.append(_pick(_ALT, state).format(
+                item=f"{first.title} ({money(first.price, first.currency)})") + ".")
         else:
             cons = _constraints_phrase(state)
             budget = f", {state.budget.phrase()}" if state.budget else ""
@@ -94,13 +94,26 @@ def realize(plan: Plan, state: ConversationState, shop_name: str,
     return " ".join(out)
 
 
+def plural(phrase: str) -> str:
+    """"earring" -> "earrings", "yoga mat" -> "yoga mats" (the state keeps word stems)."""
+    if phrase.endswith(("s", "x", "ch", "sh")):
+        return phrase + ("es" if not phrase.endswith("s") else "")
+    if phrase.endswith("y") and phrase[-2:-1] not in "aeiou":
+        return phrase[:-1] + "ies"
+    return phrase + "s"
+
+
 def _no_match(plan: Plan, state: ConversationState) -> str:
     if plan.missing:
-        what = join(plan.missing)
-        lead = f"We don't have anything with {what}." if not plan.items or len(
-            plan.missing) == 1 else f"We don't have {what}."
-        return lead
-    topic = state.topic or "items"
+        themes = [plural(w) for w in plan.missing if w not in plan.not_sold]
+        kinds = [plural(w) for w in plan.missing if w in plan.not_sold]
+        out = []
+        if kinds:
+            out.append(f"We don't sell {join(kinds)} themselves.")
+        if themes:
+            out.append(f"We don't have anything with {join(themes)}.")
+        return " ".join(out)
+    topic = plural(state.topic) if state.topic else "items"
     similar = next((r.split(":", 1)[1] for r in plan.relaxed if r.startswith("SIMILAR:")), None)
     if similar and plan.items:
         return (f"I couldn't find a {similar} that fits everything you asked for, so here "
