@@ -1,15 +1,18 @@
-"""One chat turn, end to end (DESIGN.md "One chat turn"):
+"""One chat turn, end to end (DESIGN.md "One chat turn"; docs/conversation.md):
 
 1. guardrails screen the message (injection, other customers' data, off-topic, sensitive);
-2. signals are extracted (stated preferences and constraints, sentiment about items shown
-   before, intent, recipient, style) and fed to the preference model at once;
-3. retrieval searches the catalog with the constraints as hard filters;
-4. the preference model ranks the candidates for this person (with consent), business rules
-   drop what was dismissed or is out of stock, and an uncertain model asks a question;
-5. the LLM writes the reply from a versioned prompt, grounded in exactly those items; words
-   stream as they come, each clause is checked as it completes (names and prices wait for
-   that check; a failing clause is retracted), and a reply built from the items takes over
-   when the LLM strays or the backend is down.
+2. `understand`: the dialogue act and the slots the message fills, folded into the
+   session's typed `ConversationState` (recipient, occasion, budget, constraints with
+   allergens that never expire, topic, the cards shown in order); stated preferences and
+   item sentiment go to the preference model at once;
+3. `decide`: retrieval with every hard constraint, the preference model's ranking, honest
+   no-match with labelled nearest alternatives, answers read from item records, refusals
+   and policy replies planned before any generation: a `Plan` of reply acts and facts;
+4. `compose`: the plan realized by templates (the default with the embedded model) or, for
+   a plain recommendation, by the LLM from a versioned prompt grounded in exactly those
+   items; each clause is checked (names, prices, topic, claims about people, labels and
+   product types) before it is sent, and the planned reply takes over when the LLM strays
+   or the backend is down.
 
 `prepare` is the non-LLM path (measured on its own in benchmarks/chat.py); `stream` yields
 server-sent events."""
