@@ -132,14 +132,14 @@ class TurnPipeline:
         index = self.search.require()
         state = ConversationState.load(session.state)
         u = self.understand(message, state, index)
-        personalization_ok = self._learn(u, pid, context, sensitive_ok, personalization_ok)
+        personalization_ok, st = self._learn(u, pid, context, sensitive_ok, personalization_ok)
         t_understood = time.perf_counter()
         dismissed = frozenset(self.prefs.dismissed(pid)) if self.prefs and personalization_ok \
             else frozenset()
         plan = self.decide(u, state, index, pid, session.id, context, sensitive_ok,
                            personalization_ok, dismissed)
         t_decided = time.perf_counter()
-        turn = self.compose(db, session, pid, message, u, state, plan, index)
+        turn = self.compose(db, session, pid, message, state, plan, index, st)
         state.last_act = u.act
         session.state = {**(session.state or {}), KEY: state.dump()}
         remember_shown(session, [c.item_id for c in turn.cards])
@@ -161,10 +161,12 @@ class TurnPipeline:
         return u
 
     def _learn(self, u: Understanding, pid: str, context: dict[str, Any], sensitive_ok: bool,
-               personalization_ok: bool) -> bool:
-        """Stated preferences (allergens among them) and item sentiment go to the model."""
+               personalization_ok: bool) -> tuple[bool, style.StyleProfile]:
+        """Stated preferences (allergens among them) and item sentiment go to the model;
+        the shopper's writing style is updated. Returns whether personalization held."""
+        st = style.update(style.StyleProfile(), u.message)
         if not (self.prefs and personalization_ok):
-            return personalization_ok
+            return personalization_ok, st
         stated = guardrails.filter_signals(u.extraction.stated, sensitive_ok)
         known = {s.attribute for s in stated}
         stated += [extraction.StatedPreference(f"ingredient={a}", None, -1.0, True,
@@ -175,11 +177,12 @@ class TurnPipeline:
             self.prefs.learn_from_chat(pid, stated, u.extraction.item_sentiments, role, context,
                                        sensitive_ok=sensitive_ok)
             before = self.prefs.style(pid)
-            self.prefs.set_style(pid, style.update(before, u.message), before)
+            st = style.update(before, u.message)
+            self.prefs.set_style(pid, st, before)
         except PreferenceModelError as exc:  # degrade to non-personal, never fail the turn
             log.warning("preference model unavailable for this turn: %s", exc)
-            return False
-        return True
+            return False, st
+        return True, st
 
     def decide(self, u: Understanding, state: ConversationState, index: Any, pid: str,
                session_id: str, context: dict[str, Any], sensitive_ok: bool,
@@ -208,8 +211,8 @@ class TurnPipeline:
         return decide(u, state, index, catalog_words(index), rank, dismissed)
 
     def compose(self, db: Session, session: ChatSession, pid: str, message: str,
-                u: Understanding, state: ConversationState, plan: Plan,
-                index: Any) -> PreparedTurn:
+                state: ConversationState, plan: Plan, index: Any,
+                st: style.StyleProfile) -> PreparedTurn:
         """The reply: the plan's template always (the fallback), and LLM messages only for a
         plain recommendation when the LLM realizes replies at all."""
         cards = [_card(it, plan.reasons.get(it.id) or _reason(it, state, plan))
@@ -231,7 +234,7 @@ class TurnPipeline:
             products=[{"name": it.title, "price": f"{it.price:.2f}", "currency": it.currency,
                        "description": c.reason}
                       for it, c in zip(items[:self.prompt_products], cards, strict=False)],
-            **style.prompt_variables(style.StyleProfile()))
+            **style.prompt_variables(st))
         topic = [message, *(it.category for it in items),
                  *(v for it in items for vs in it.attributes.values() for v in vs),
                  *(t for it in items for t in it.tags)]
