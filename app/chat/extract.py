@@ -48,6 +48,7 @@ __all__ = [
     "ShownItem",
     "StatedPreference",
     "extract",
+    "is_opinion_word",
     "lexicon_score",
     "split_clauses",
 ]
@@ -269,6 +270,13 @@ def _lexicon(text: str) -> tuple[float, int]:
     if hits and "!" in tokens:
         total *= 1.2
     return total / math.sqrt(total * total + 1.0), hits
+
+
+def is_opinion_word(word: str) -> bool:
+    """A sentiment word, intensifier or negator ("hate", "really", "never"): no product."""
+    w = word.lower()
+    return any(k in _POS or k in _NEG or k in _INTENSIFIERS or k in _NEGATORS
+               for k in (w, w + "s", w + "d", w + "ed"))
 
 
 def _is_opinion(token: str) -> bool:

@@ -146,6 +146,9 @@ class Grounding:
             return False  # "I'm a vegan": the assistant has no diet
         if (words & _LABELS) - set(self.allowed.labels):
             return False
+        for theme in re.findall(r"\b([a-z]+)[\s-]+themed\b", sentence.lower()):
+            if theme not in self._topic and theme.rstrip("s") not in self._topic:
+                return False  # "dinosaur-themed books": a theme nothing shown has
         stems = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
         return not ((stems & self.allowed.all_types) - self.allowed.types)
 

@@ -371,7 +371,7 @@ def understand(message: str, state: ConversationState, index: Any, words: Catalo
 
     # Product types and words the catalog has nothing for.
     content = [w for w in tokens(_strip_people(u.query)) if w not in lexicon().generic_words
-               and len(w) > 2 and w not in _STOP]
+               and len(w) > 2 and w not in _STOP and not extraction.is_opinion_word(w)]
     syn = lexicon().type_synonyms
     content = [stem(syn.get(w, w)) for w in content]
     colour_words = {t for c in u.colors for t in tokens(c)}
