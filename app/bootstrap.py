@@ -111,7 +111,10 @@ def build_chat(rt: Runtime, search: SearchRuntime) -> TurnPipeline:
         on_first_token=LLM_FIRST_TOKEN.observe)
     pipeline = TurnPipeline(chat=chat, search=search, prefs=rt.prefs,
                             sentiment=rt.sentiment, shop_name=s.shop_name,
-                            prompt_products=s.llm_prompt_products)
+                            prompt_products=s.llm_prompt_products,
+                            policy_text=s.chat_policy_text,
+                            realization=s.chat_realization if s.chat_realization != "auto"
+                            else ("template" if s.llm_backend == "embedded" else "llm"))
     limiter = rt.chat_turns = TurnLimiter(s.chat_max_turns)
     rt.readiness["llm"] = lambda: llm_status(chat)
     watch(chat, limiter)

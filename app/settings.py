@@ -156,6 +156,14 @@ class Settings(BaseSettings):
     sentiment_enabled: bool = Field(default=True, description="SST-2 classifier for chat "
                                     "sentiment (else a lexicon)")
     shop_name: str = "Larkfield & Co."
+    chat_policy_text: str | None = Field(
+        default=None, max_length=2000, description="The shop's own words on delivery, "
+        "returns, gift wrap ...; the assistant quotes it when asked, else says it can't see "
+        "that (it never invents a policy)")
+    chat_realization: Literal["auto", "template", "llm"] = Field(
+        default="auto", description="Who writes a plain recommendation's words: planned "
+        "templates, or the LLM under the grounding checks; auto = templates for the "
+        "embedded 135M model, the LLM behind TAILOR_LLM_BASE_URL")
     llm_backend: Literal["embedded", "openai", "mock"] = "embedded"
     llm_base_url: str | None = Field(default=None, examples=["http://127.0.0.1:11434/v1"])
     llm_api_key: str | None = None

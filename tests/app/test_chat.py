@@ -184,6 +184,7 @@ def test_words_stream_early_and_a_straying_clause_is_taken_back(chat_client: Any
 
     c = chat_client
     pipeline = c.app.state.runtime.chat
+    pipeline.realization, pipeline.early_words = "llm", True  # the LLM writes, word by word
     pipeline.chat = ResilientChat(MockChatModel(replies=[
         "Oh, what a lovely idea, the Merino Wool Crew Sweater is warm. It is so "
         "sad that the Leather Hiking Boot is gone."]))

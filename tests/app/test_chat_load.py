@@ -165,10 +165,13 @@ def test_a_disconnect_stops_the_generation(live_server: tuple[str, Any], silent:
                    "X-Visitor-Token": session["visitor_token"]}
         rt = app.state.runtime
         chat = rt.chat.chat
+        # The LLM writes this reply, its words streamed as they come (the default is the
+        # planned template with the embedded model).
+        rt.chat.realization, rt.chat.early_words = "llm", True
         chat.model = mock = slow_mock(words=3000)
         if silent:
             mock.first_token_delay = 3600.0  # a model that would think for an hour
-        with http.stream("POST", "/v1/chat", json={"message": "a warm jacket"},
+        with http.stream("POST", "/v1/chat", json={"message": "running shoes"},
                          headers=headers) as r:
             assert r.status_code == 200
             wanted = "session_id" if silent else "text"
