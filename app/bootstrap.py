@@ -54,6 +54,8 @@ def startup(rt: Runtime) -> None:
         search.start(background=True)
         if settings.chat_enabled:
             pipeline = rt.chat = build_chat(rt, search)
+            # The chat's catalog vocabulary is built with the index, not on a shopper's turn.
+            search.on_ready.append(_warm_catalog_words)
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
     if settings.nba_enabled:
@@ -79,6 +81,12 @@ def _start_creatives(rt: Runtime) -> None:
 
     rt.creatives = CreativeService(rt.settings, rt.sessions,
                                    prefs=lambda: rt.prefs, complete=complete)
+
+
+def _warm_catalog_words(index: Any) -> None:
+    from app.chat.catalog_words import catalog_words
+
+    catalog_words(index)
 
 
 def _attach_sentiment(rt: Runtime, pipeline: TurnPipeline) -> None:

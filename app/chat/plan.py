@@ -18,6 +18,10 @@ from retrieval.index import MAX_QUERY_CHARS
 
 CARDS = 4
 CANDIDATES = 40
+# Items of an asked-for type that search missed join the candidates, up to this many (read
+# in chunks of FILL_CHUNK): in the demo store that is every one; at 100k items, enough.
+CANDIDATE_FILL = CANDIDATES
+FILL_CHUNK = 256
 RELEVANCE_MARGIN = 0.2
 
 ReplyAct = Literal["answer", "recommend", "no_match", "clarify", "acknowledge", "refuse",
@@ -192,12 +196,25 @@ def _candidates(query: str, state: ConversationState, index: Any, words: Catalog
         typed: set[str] = set.intersection(*sets) or set().union(*sets)
         ids = [i for i in ids if i in typed]
         if len(ids) < CARDS:  # the type is what they asked for: take it from the catalog
-            rest = sorted(typed - set(ids))
-            ok = index.admits(rest, filters) if rest else []
-            ids += [i for i, a in zip(rest, ok, strict=True) if a]
+            ids += _admitted(sorted(typed - set(ids)), index, filters, state,
+                             CANDIDATE_FILL - len(ids))
     elif state.recipient.is_child:
         ids = [i for i in ids if index.get(i).attributes.get("age")] or ids
     return [i for i in ids if _safe(index.get(i), state)]
+
+
+def _admitted(ids: list[str], index: Any, filters: Any, state: ConversationState,
+              wanted: int) -> list[str]:
+    """The first `wanted` of `ids` that pass the filters and the shopper's safety checks,
+    read in chunks: a type can hold a large part of a big catalog, and a turn needs a few."""
+    out: list[str] = []
+    for start in range(0, len(ids), FILL_CHUNK):
+        chunk = ids[start:start + FILL_CHUNK]
+        out += [i for i, ok in zip(chunk, index.admits(chunk, filters), strict=True)
+                if ok and _safe(index.get(i), state)]
+        if len(out) >= wanted:
+            break
+    return out[:max(wanted, 0)]
 
 
 def _recommend(u: Understanding, state: ConversationState, index: Any, words: CatalogWords,
