@@ -4,7 +4,8 @@
                                                                       #  if its weights exist)
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --limit 200 --scorer lexicon
 
-Data: /work/shared/data/redial/valid_data.jsonl (ReDial, movie-recommendation dialogues).
+Data: `--data`, default ../shared/data/redial/valid_data.jsonl beside the repository (ReDial,
+movie-recommendation dialogues).
 Each dialogue has a seeker (``initiatorWorkerId``) and, per movie mentioned in the dialogue,
 the seeker's own answer ``initiatorQuestions[movie]["liked"]``: 0 disliked, 1 liked, 2 did
 not say.
