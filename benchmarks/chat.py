@@ -215,7 +215,7 @@ def main() -> None:
             lat = non_llm(rt, pipeline, turns)
             row = {"items": size, "p50": statistics.median(lat) * 1000,
                    "p95": pct(lat, 0.95) * 1000, "p99": pct(lat, 0.99) * 1000}
-            if size == sizes[0]:
+            if size == sizes[0] and args.llm_turns > 0:
                 # The default with the embedded model: planned templates (first words are
                 # the non-LLM path); then the LLM writing plain recommendations.
                 tmpl = ttft(rt, pipeline, args.llm_turns)
