@@ -22,11 +22,17 @@ from app.api.routes import (
     chat,
     creatives,
     customers,
+    decisions,
     events,
+    experiments,
     health,
+    journeys,
     keys,
+    offers,
     preferences,
     search,
+    slots,
+    webhooks,
 )
 from app.bootstrap import shutdown, startup
 from app.logging import configure_logging
@@ -97,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600)
     app.include_router(health.router)
     for module in (catalog, search, chat, events, customers, preferences, keys,
-                   creatives):
+                   offers, decisions, webhooks, experiments, slots, journeys, creatives):
         app.include_router(module.router, prefix="/v1")
     _mount_web(app)
     _mount_docs(app)
@@ -138,7 +144,7 @@ def _mount_web(app: FastAPI) -> None:
         page = WEB / "store.html"
         if not page.exists():
             return RedirectResponse("/docs")
-        key = app.state.runtime.extras.get("widget_key", "")
+        key = app.state.runtime.widget_key
         return HTMLResponse(page.read_text().replace("{{WIDGET_KEY}}", key))
 
     @app.get("/studio", include_in_schema=False)

@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Weight of each behavioural event type for the preference model (the return channel).
 # view < dwell/zoom < click < add_to_cart < purchase; dismiss is negative; a rating maps
-# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS.
+# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS. The preference
+# model's own default table (preference_model/signals.py) agrees on every type both name
+# (tests/app/test_events.py checks it); this one decides what the API accepts.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
     "view": 0.1,
@@ -111,6 +113,11 @@ class Settings(BaseSettings):
         "('repurchase=never') or category: 'repeat', 'never' or a repeat rate in [0, 1], "
         'e.g. {"coffee": "repeat", "sofas": "never"}; overrides what is learned.')
 
+    repurchase_horizon_days: float = Field(
+        default=0.0, ge=0, le=365, description="Buy it again: count as due what falls due "
+        "within this many days. 0 for on-site lists (coffee bought yesterday is not due); "
+        "~30 when a list serves a month, such as a monthly email.")
+
     @field_validator("repurchase_overrides")
     @classmethod
     def _rates_in_range(cls, v: dict[str, str | float]) -> dict[str, str | float]:
@@ -149,6 +156,14 @@ class Settings(BaseSettings):
     sentiment_enabled: bool = Field(default=True, description="SST-2 classifier for chat "
                                     "sentiment (else a lexicon)")
     shop_name: str = "Larkfield & Co."
+    chat_policy_text: str | None = Field(
+        default=None, max_length=2000, description="The shop's own words on delivery, "
+        "returns, gift wrap ...; the assistant quotes it when asked, else says it can't see "
+        "that (it never invents a policy)")
+    chat_realization: Literal["auto", "template", "llm"] = Field(
+        default="auto", description="Who writes a plain recommendation's words: planned "
+        "templates, or the LLM under the grounding checks; auto = templates for the "
+        "embedded 135M model, the LLM behind TAILOR_LLM_BASE_URL")
     llm_backend: Literal["embedded", "openai", "mock"] = "embedded"
     llm_base_url: str | None = Field(default=None, examples=["http://127.0.0.1:11434/v1"])
     llm_api_key: str | None = None
@@ -187,6 +202,34 @@ class Settings(BaseSettings):
                                             "wait + first token) within this, else the "
                                             "item-built reply; raise it for a slow remote LLM")
 
+    # Next best action (docs/nba.md): contact policy, costs, delivery.
+    nba_enabled: bool = True
+    nba_default_timezone: str = Field(default="UTC", description="For customers whose time "
+                                      "zone is unknown (profile attribute `timezone`, else "
+                                      "their newest event's context.timezone)")
+    nba_quiet_start: int = Field(default=21, ge=0, le=23, description="Quiet hours start "
+                                 "(customer's local hour): no email, push or SMS until end")
+    nba_quiet_end: int = Field(default=8, ge=0, le=23)
+    nba_caps_per_day: dict[str, int] = Field(
+        default_factory=lambda: {"email": 1, "push": 2, "sms": 1, "web": 20, "app": 20,
+                                 "store": 5, "any": 4},
+        description="Touches per channel per local calendar day; 'any' = outbound overall")
+    nba_caps_per_week: dict[str, int] = Field(
+        default_factory=lambda: {"email": 3, "push": 5, "sms": 2, "any": 10})
+    nba_repeat_days: float = Field(default=7.0, ge=0, description="The same action is not "
+                                   "sent again to a person within this many days")
+    nba_fatigue_cost: float = Field(default=0.05, ge=0, description="Expected-value cost "
+                                    "per outbound touch in the past 7 days (currency)")
+    nba_channel_cost: dict[str, float] = Field(
+        default_factory=lambda: {"email": 0.002, "push": 0.001, "sms": 0.04},
+        description="What one message costs to send, per channel (currency)")
+    nba_default_margin: float = Field(default=0.3, ge=0, lt=1, description="Margin rate "
+                                      "assumed for items without a cost")
+    nba_webhook_max_attempts: int = Field(default=6, ge=1, le=50)
+    nba_webhook_backoff_seconds: float = Field(default=2.0, gt=0, le=3600)
+    nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
+                                            "often each worker sends due webhooks; 0: no "
+                                            "background sender (tests, dedicated workers)")
     # Creatives (docs/creatives.md): image model, brand voice and look, limits
     image_model_dir: Path | None = Field(default=None, description="A local diffusers "
                                          "checkpoint (SD 1.5, SD-Turbo, SDXL); default the "

@@ -1,6 +1,6 @@
 """Leave-one-out next-item HR@10 / NDCG@10 of the preference model on Amazon Scientific.
 
-    python benchmarks/amazon_loo.py
+    python -m benchmarks.amazon_loo [--data ../shared/data/amazon_scientific]
 
 Items: the 1,585 products' text embedded with the packaged MiniLM. The population model is
 pre-trained on the training split (each user's training history); then for every test user
@@ -11,10 +11,10 @@ counts) and the content-only model (no pre-training) are measured in the same ru
 
 from __future__ import annotations
 
+import argparse
 import math
 import os
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-DATA = ROOT.parent / "shared" / "data" / "amazon_scientific"
+DEFAULT_DATA = "../shared/data/amazon_scientific"  # relative to the repository root
+DATA = ROOT / DEFAULT_DATA  # replaced by --data in main()
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
@@ -39,6 +39,12 @@ def read_inter(name: str) -> list[tuple[str, list[str], str]]:
 
 
 def main() -> None:
+    global DATA
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path(DEFAULT_DATA),
+                    help="the Amazon Scientific directory (relative: from the repository root)")
+    args = ap.parse_args()
+    DATA = args.data if args.data.is_absolute() else ROOT / args.data
     from preference_model import (
         Interaction,
         PreferenceConfig,

@@ -30,7 +30,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
+
+import yaml
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from retrieval.filters import Filters
 from retrieval.query import REQUIRE_WORDS, parse_query
@@ -44,10 +48,12 @@ __all__ = [
     "ShownItem",
     "StatedPreference",
     "extract",
+    "is_opinion_word",
     "lexicon_score",
     "split_clauses",
 ]
 
+VOCABULARY = Path(__file__).parent / "data" / "extract.yaml"
 Intent = Literal["search", "refine", "feedback", "question", "greeting", "purchase", "other"]
 
 
@@ -112,32 +118,45 @@ class Extraction:
 
 # --------------------------------------------------------------------------- vocabulary
 
-_MATERIALS = (
-    "faux leather", "vegan leather", "leather", "suede", "linen", "organic cotton", "cotton",
-    "merino wool", "merino", "wool", "cashmere", "alpaca", "mohair", "silk", "satin",
-    "polyester", "nylon", "acrylic", "rayon", "viscose", "spandex", "elastane", "lycra",
-    "denim", "fleece", "velvet", "corduroy", "tweed", "bamboo", "hemp", "jute", "down",
-    "faux fur", "fur", "latex", "rubber", "plastic", "vinyl", "pvc", "stainless steel",
-    "steel", "aluminium", "aluminum", "gold", "silver", "wood", "oak", "ceramic", "glass",
-    "canvas", "mesh", "gore-tex", "microfiber", "synthetics", "synthetic",
-)
-_COLORS = (
-    "red", "blue", "green", "yellow", "orange", "purple", "pink", "black", "white", "grey",
-    "gray", "brown", "beige", "navy", "teal", "maroon", "burgundy", "olive", "khaki", "cream",
-    "ivory", "turquoise", "lavender", "mint", "coral", "tan", "charcoal", "neon", "pastel",
-    "nude", "lilac", "mustard", "camel",
-)
-_DIETS = (
-    "vegan", "vegetarian", "pescatarian", "gluten-free", "lactose-free", "dairy-free",
-    "nut-free", "sugar-free", "halal", "kosher", "keto", "paleo",
-)
-_CERTIFICATIONS = (
-    "organic", "fair-trade", "fairtrade", "recycled", "cruelty-free", "sustainable",
-    "eco-friendly", "biodegradable", "unscented", "fragrance-free", "hypoallergenic",
-)
-_PATTERNS = ("floral", "striped", "stripes", "plaid", "polka dots", "animal print",
-             "leopard print", "checked", "paisley", "camo", "camouflage")
+class _Vocabulary(BaseModel):
+    """data/extract.yaml, validated when loaded."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    materials: tuple[str, ...]
+    colors: tuple[str, ...]
+    diets: tuple[str, ...]
+    certifications: tuple[str, ...]
+    patterns: tuple[str, ...]
+    canonical: dict[str, str]
+    positive: dict[str, float]
+    negative: dict[str, float]
+    intensifiers: dict[str, float]
+    like_verb_before: frozenset[str]
+    negators: frozenset[str]
+    ordinals: dict[str, int]
+    number_words: dict[str, int]
+    stopwords: frozenset[str]
+    not_constraint: frozenset[str]
+    small_talk: frozenset[str]
+
+    @model_validator(mode="after")
+    def _weights(self) -> _Vocabulary:
+        if any(not 0 < w <= 1 for w in self.positive.values()) or any(
+                not -1 <= w < 0 for w in self.negative.values()):
+            raise ValueError("positive weights must be in (0, 1], negative in [-1, 0)")
+        if any(w <= 0 for w in self.intensifiers.values()):
+            raise ValueError("intensifiers scale by a positive factor")
+        return self
+
+
+def load_vocabulary(path: Path = VOCABULARY) -> _Vocabulary:
+    with path.open(encoding="utf-8") as f:
+        return _Vocabulary.model_validate(yaml.safe_load(f))
+
+
+_V = load_vocabulary()
+_MATERIALS, _COLORS, _DIETS = _V.materials, _V.colors, _V.diets
+_CERTIFICATIONS, _PATTERNS = _V.certifications, _V.patterns
 DEFAULT_VOCABULARY: dict[str, str] = {
     **{v: "material" for v in _MATERIALS},
     **{v: "color" for v in _COLORS},
@@ -146,8 +165,7 @@ DEFAULT_VOCABULARY: dict[str, str] = {
     **{v: "pattern" for v in _PATTERNS},
 }
 # Spelling variants folded onto one attribute value.
-_CANON = {"gray": "grey", "aluminum": "aluminium", "fairtrade": "fair-trade",
-          "stripes": "striped", "camouflage": "camo", "synthetics": "synthetic"}
+_CANON = dict(_V.canonical)
 
 # Identity statements: "I'm vegan" -> diet=vegan, a hard constraint.
 _IDENTITY = re.compile(
@@ -197,68 +215,13 @@ _OBJ_STOP = re.compile(r"\b(?:because|since|as\s+it|when|if|so|that|which|for\s+
 
 # --------------------------------------------------------------------------- lexicon
 
-_POS = {
-    "love": 1.0, "loved": 1.0, "loving": 0.8, "lovely": 0.9, "like": 0.6, "liked": 0.6,
-    "likes": 0.6, "adore": 1.0, "enjoy": 0.7, "enjoyed": 0.7, "great": 0.9, "good": 0.6,
-    "nice": 0.6, "cute": 0.7, "pretty": 0.6, "beautiful": 0.9, "gorgeous": 1.0,
-    "stunning": 1.0, "amazing": 1.0, "awesome": 1.0, "excellent": 1.0, "perfect": 1.0,
-    "fantastic": 1.0, "wonderful": 1.0, "brilliant": 0.9, "fabulous": 1.0, "cool": 0.6,
-    "stylish": 0.7, "elegant": 0.7, "comfy": 0.7, "comfortable": 0.7, "soft": 0.4,
-    "best": 0.9, "fun": 0.6, "funny": 0.5, "hilarious": 0.7, "interesting": 0.5,
-    "fine": 0.3, "ok": 0.2, "okay": 0.2, "decent": 0.4, "classic": 0.5, "favorite": 0.9,
-    "favourite": 0.9, "fave": 0.9, "recommend": 0.6, "worth": 0.5, "wow": 0.7,
-    "happy": 0.6, "glad": 0.5, "impressive": 0.8, "sweet": 0.5, "chic": 0.7, "sleek": 0.6,
-    "exciting": 0.7, "masterpiece": 1.0, "enjoyable": 0.7, "entertaining": 0.7,
-    "incredible": 1.0, "superb": 1.0, "solid": 0.4, "win": 0.6, "ideal": 0.8,
-    "suits": 0.5, "flattering": 0.8, "affordable": 0.4, "bargain": 0.5, "classy": 0.7,
-    "thrilling": 0.7, "touching": 0.6, "charming": 0.7, "fits": 0.3, "yes": 0.3,
-    "sounds good": 0.6, "looks good": 0.7, "want": 0.4, "prefer": 0.5, "fan": 0.6,
-    "keeper": 0.7, "gem": 0.8, "underrated": 0.6, "must-see": 0.9, "hooked": 0.6,
-    "check it out": 0.5, "check that out": 0.5, "check them out": 0.5, "give it a try": 0.5,
-    "give it a shot": 0.5, "give them a shot": 0.5, "give them a try": 0.5,
-    "heard good things": 0.5, "sold on": 0.6, "into it": 0.5,
-}
-_NEG = {
-    "hate": -1.0, "hated": -1.0, "dislike": -0.8, "disliked": -0.8, "ugly": -1.0,
-    "hideous": -1.0, "awful": -1.0, "terrible": -1.0, "horrible": -1.0, "bad": -0.7,
-    "worst": -1.0, "boring": -0.7, "bored": -0.6, "dull": -0.6, "meh": -0.5, "cheap-looking": -0.8,
-    "tacky": -0.9, "gross": -0.9, "disgusting": -1.0, "poor": -0.6, "overpriced": -0.8,
-    "expensive": -0.4, "pricey": -0.4, "uncomfortable": -0.8, "itchy": -0.8, "scratchy": -0.7,
-    "flimsy": -0.8, "weird": -0.5, "strange": -0.3, "dated": -0.5, "frumpy": -0.8,
-    "cheap": -0.3, "disappointing": -0.8, "disappointed": -0.8, "annoying": -0.7,
-    "stupid": -0.8, "dumb": -0.7, "lame": -0.7, "mediocre": -0.6, "overrated": -0.7,
-    "waste": -0.8, "sucks": -0.9, "sucked": -0.9, "crap": -0.9, "garbage": -1.0,
-    "trash": -1.0, "scary": -0.3, "creepy": -0.5, "sad": -0.3, "depressing": -0.6,
-    "slow": -0.4, "too": -0.2, "no": -0.2, "nope": -0.5, "pass": -0.5, "not for me": -0.8,
-    "yuck": -0.9, "eww": -0.9, "ew": -0.9, "nah": -0.5, "unwatchable": -1.0,
-    "avoid": -0.7, "regret": -0.7, "predictable": -0.5, "cheesy": -0.4, "fell asleep": -0.8,
-    "couldn't finish": -0.8, "not my style": -0.8, "not my thing": -0.8, "not my taste": -0.8,
-    "not a fan": -0.8, "no thanks": -0.7, "not really": -0.5, "don't care for": -0.7,
-    "didn't care for": -0.7, "did not care for": -0.7, "not into": -0.7, "not my speed": -0.7,
-    "not my cup of tea": -0.8, "wasn't a fan": -0.8, "not a big fan": -0.7,
-}
+_POS = dict(_V.positive)
+_NEG = dict(_V.negative)
 # "like" is a liking verb after these words ("I like", "don't like", "would like"),
 # otherwise a preposition ("movies like Saw", "something like this").
-_LIKE_VERB_BEFORE = frozenset((
-    "i", "we", "you", "they", "he", "she", "really", "do", "don't", "dont", "didn't", "did",
-    "doesn't", "does", "would", "i'd", "we'd", "you'd", "also", "to", "still", "definitely",
-    "totally", "kinda", "actually", "both", "generally", "usually", "genuinely", "truly",
-    "will", "probably", "might", "may", "just", "so", "too", "people", "not", "always",
-    "never", "who", "wouldn't", "won't", "might", "certainly", "absolutely", "mostly", "lot",
-))
-_NEGATORS = frozenset((
-    "not", "no", "never", "n't", "dont", "don't", "doesnt", "doesn't", "didnt", "didn't",
-    "isnt", "isn't", "wasnt", "wasn't", "arent", "aren't", "werent", "weren't", "cant",
-    "can't", "cannot", "wont", "won't", "wouldnt", "wouldn't", "hardly", "barely", "neither",
-    "nor", "without", "havent", "haven't", "aint", "ain't",
-))
-_INTENSIFIERS = {
-    "very": 1.5, "really": 1.5, "so": 1.5, "super": 1.6, "extremely": 1.8, "incredibly": 1.8,
-    "absolutely": 1.8, "totally": 1.5, "truly": 1.5, "quite": 1.2, "pretty": 1.2,
-    "too": 1.3, "way": 1.4, "most": 1.4, "insanely": 1.8, "utterly": 1.8, "definitely": 1.4,
-    "a bit": 0.6, "a little": 0.6, "slightly": 0.5, "kinda": 0.7, "kind of": 0.7,
-    "somewhat": 0.6, "sort of": 0.7, "fairly": 0.8, "rather": 0.9,
-}
+_LIKE_VERB_BEFORE = _V.like_verb_before
+_NEGATORS = _V.negators
+_INTENSIFIERS = dict(_V.intensifiers)
 _TOKEN = re.compile(r"[a-z_]+(?:'[a-z]+)?|[!?]")
 _PHRASES = sorted((k for k in {**_POS, **_NEG, **_INTENSIFIERS} if " " in k), key=len,
                   reverse=True)
@@ -309,6 +272,13 @@ def _lexicon(text: str) -> tuple[float, int]:
     return total / math.sqrt(total * total + 1.0), hits
 
 
+def is_opinion_word(word: str) -> bool:
+    """A sentiment word, intensifier or negator ("hate", "really", "never"): no product."""
+    w = word.lower()
+    return any(k in _POS or k in _NEG or k in _INTENSIFIERS or k in _NEGATORS
+               for k in (w, w + "s", w + "d", w + "ed"))
+
+
 def _is_opinion(token: str) -> bool:
     key = token.replace("_", " ")
     return (key in _POS or key in _NEG) and key not in _INTENSIFIERS
@@ -328,13 +298,8 @@ def split_clauses(text: str) -> list[str]:
 
 # --------------------------------------------------------------------------- references
 
-_ORDINALS = {
-    "first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3, "fourth": 4, "4th": 4,
-    "fifth": 5, "5th": 5, "sixth": 6, "6th": 6, "seventh": 7, "7th": 7, "eighth": 8, "8th": 8,
-    "ninth": 9, "9th": 9, "tenth": 10, "10th": 10,
-}
-_NUMBER_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-                 "eight": 8, "nine": 9, "ten": 10}
+_ORDINALS = dict(_V.ordinals)
+_NUMBER_WORDS = dict(_V.number_words)
 _ORDINAL_REF = re.compile(
     r"\b(?:the\s+)?(?P<ord>" + "|".join(_ORDINALS) + r")\b(?!\s+(?:time|place|day|week|"
     r"thing|step|date|half|hand|class|impression|of\s+(?:all|the\s+month)))", re.I)
@@ -352,11 +317,7 @@ _ALL_REF = re.compile(r"\b(?:all\s+of\s+(?:them|these|those)|them\s+all|these\s+
 _PRONOUN_REF = re.compile(r"\b(?:it|this|that|this\s+one|that\s+one|the\s+one\s+(?:you\s+)?"
                           r"(?:showed|suggested|mentioned|recommended))\b", re.I)
 _DETERMINER = re.compile(r"\b(?:the|that|this|those|these)\s+(?:[a-z-]+\s+){0,2}$", re.I)
-_STOPWORDS = frozenset((
-    "the", "a", "an", "and", "or", "of", "for", "with", "in", "on", "to", "by", "men",
-    "women", "mens", "womens", "men's", "women's", "kids", "size", "set", "pack", "new",
-    "one", "ones", "my", "your", "this", "that", "it", "is", "are", "i", "you",
-))
+_STOPWORDS = _V.stopwords
 
 
 def _word_in(word: str, text: str) -> re.Match[str] | None:
@@ -672,14 +633,7 @@ def _stated(text: str, vocab: Mapping[str, str], categories: Sequence[str],
 
 # Words parse_query may read as "not <word>" constraints that are really opinions
 # ("not my style", "not really", "not bad"): they are dropped from the filters.
-_NOT_CONSTRAINT = frozenset((
-    "my", "your", "his", "her", "their", "our", "really", "quite", "very", "so", "too", "that",
-    "this", "these", "those", "the", "a", "an", "at", "all", "exactly", "even", "just", "only",
-    "in", "on", "for", "to", "yet", "much", "many", "any", "enough", "big", "fan", "sure",
-    "it", "them", "what", "something", "anything", "bad", "great", "good", "nice", "keen",
-    "happy", "convinced", "crazy", "loving", "feeling", "into", "interested", "thrilled",
-    "impressed", "worth", "exactly", "necessarily", "bothered", "now", "today", "yet", "again",
-))
+_NOT_CONSTRAINT = _V.not_constraint
 
 
 def _opinion_word(word: str) -> bool:
@@ -850,11 +804,7 @@ def _intent(text: str, filters: Filters, constraints: Sequence[str],
     return "other"
 
 
-_SMALL_TALK = frozenset((
-    "thanks", "thank", "you", "ok", "okay", "bye", "cool", "great", "nice", "sure", "yes",
-    "no", "lol", "ah", "oh", "hmm", "the", "a", "it", "me", "my", "i", "that", "this", "is",
-    "and", "so", "too", "very", "much", "again", "please", "later", "see", "ya", "good",
-))
+_SMALL_TALK = _V.small_talk
 _SMALL_TALK_RX = re.compile(
     r"\b(?:thanks?|thank\s+you|bye|goodbye|never\s+mind|nevermind|ignore\s+(?:that|my|the\s+"
     r"last)|forget\s+(?:it|that)|human|agent|speak\s+to|talk\s+to|i'?m\s+customer|love\s+your\s+"

@@ -5,7 +5,7 @@ out as soon as the first clause is checked (not after a whole sentence)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,15 @@ class Allowed:
     # What the conversation is about: the customer's words, the products' categories and
     # attributes. A sentence sharing none of them (nor the shop vocabulary) is off topic.
     topic: tuple[str, ...] = ()
+    # Claims (empty: not checked). Who the shopper is shopping for ("niece"): any other
+    # relation word is invented. Diet/material labels the named items really carry. The
+    # product types the reply may mention (the items' own and the shopper's words) out of
+    # all the catalog's types.
+    people: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    types: frozenset[str] = frozenset()
+    all_types: frozenset[str] = frozenset()
+    claims: bool = False
 
 
 def _wordset(text: str) -> frozenset[str]:
@@ -119,12 +128,29 @@ class Grounding:
                 return False
         if not self.on_topic(sentence):
             return False
+        if self.allowed.claims and not self.claims_ok(sentence):
+            return False
         # Two-word clauses ("No leather,", "Of course!") fool the classifier (it reads "No"
         # as negative); they are judged by the gloom words alone.
         words = _words(sentence)
         if len(words) < 3:
             return not (words & _GLOOM)
         return self.upbeat(sentence)
+
+    def claims_ok(self, sentence: str) -> bool:
+        """People, labels and product types the plan did not give are invented."""
+        words = _words(sentence)
+        if words & (_RELATIONS - set(self.allowed.people)):
+            return False
+        if _SELF_CLAIM.search(sentence):
+            return False  # "I'm a vegan": the assistant has no diet
+        if (words & _LABELS) - set(self.allowed.labels):
+            return False
+        for theme in re.findall(r"\b([a-z]+)[\s-]+themed\b", sentence.lower()):
+            if theme not in self._topic and theme.rstrip("s") not in self._topic:
+                return False  # "dinosaur-themed books": a theme nothing shown has
+        stems = {w[:-1] if w.endswith("s") and len(w) > 3 else w for w in words}
+        return not ((stems & self.allowed.all_types) - self.allowed.types)
 
     def names_a_product(self, text: str) -> bool:
         """Whether `text` names one of the allowed products (by most of its title's words:
@@ -164,11 +190,20 @@ _COMMON = {"i", "you", "we", "they", "it", "hello", "hi", "hey", "thanks", "than
            "new", "year", "best", "wishes", "regards", "enjoy", "have", "nice"}
 
 
+_RELATIONS = _wordset("""
+daughter son niece nephew wife husband girlfriend boyfriend mum mom mother dad father sister
+brother grandma grandpa grandmother grandfather aunt uncle granddaughter grandson kids child
+""")
+_LABELS = _wordset("vegan vegetarian organic halal kosher")
+_SELF_CLAIM = re.compile(r"\bi\s*'?\s*a?m\s+(?:a\s+|also\s+)?(?:vegan|vegetarian|allergic|"
+                         r"a\s+(?:mum|mom|dad|parent))\b", re.I)
+
+
 def _is_common(name: str) -> bool:
     return all(w in _COMMON for w in _words(name))
 
 
-def split_clauses(buffer: str) -> tuple[list[str], str]:
+def complete_clauses(buffer: str) -> tuple[list[str], str]:
     """Complete clauses (ending in , ; : . ! ? or a line break) and the unfinished rest."""
     parts = _CLAUSE_END.split(buffer)
     return [p for p in parts[:-1] if p.strip()], parts[-1]
@@ -205,9 +240,13 @@ class CheckedStream:
     , ; or : is held back until the next clause passes, so a reply that has to stop
     mid-sentence still ends with a full stop, not a dangling comma."""
 
-    def __init__(self, grounding: Grounding, max_sentences: int) -> None:
+    def __init__(self, grounding: Grounding, max_sentences: int, *,
+                 early_words: bool = True) -> None:
         self.grounding = grounding
         self.max_sentences = max_sentences
+        # False: a clause goes out only once checked whole, so nothing is ever taken back
+        # (the first words wait for the first clause's end).
+        self.early_words = early_words
         self.sent = ""  # everything released so far (checked + provisional)
         self.strayed = False
         self.finished = False
@@ -226,7 +265,7 @@ class CheckedStream:
 
     def feed(self, text: str) -> list[tuple[str, dict[str, Any]]]:
         self._buffer += text
-        clauses, self._buffer = split_clauses(self._buffer)
+        clauses, self._buffer = complete_clauses(self._buffer)
         out: list[tuple[str, dict[str, Any]]] = []
         for clause in clauses:
             if self.done:
@@ -259,6 +298,8 @@ class CheckedStream:
 
     def _release_words(self) -> list[tuple[str, dict[str, Any]]]:
         """Release the open clause's complete words up to the first risky one."""
+        if not self.early_words:
+            return []
         words = self._buffer.lstrip().split(" ")[:-1]  # the last may still be growing
         safe: list[str] = []
         for n, word in enumerate(words):
@@ -322,18 +363,3 @@ class CheckedStream:
         if self.sent and (self.sent[-1].isalnum() or self.sent[-1] in "\"')"):
             return self._emit(".")
         return []
-
-
-def fallback_reply(titles: Sequence[str], reasons: Sequence[str], *, question: str | None,
-                   no_match: bool = False) -> str:
-    """The reply built from the items alone, used when the LLM is down or strays."""
-    if no_match or not titles:
-        base = "I couldn't find a good match for that in our catalog."
-        return f"{base} {question}" if question else (
-            base + " Could you tell me a bit more about what you're looking for?")
-    if len(titles) == 1:
-        text = f"I'd suggest the {titles[0]}"
-        text += f" ({reasons[0]})." if reasons and reasons[0] else "."
-    else:
-        text = "Here are a few picks for you: " + ", ".join(titles[:-1]) + f" and {titles[-1]}."
-    return f"{text} {question}" if question else text

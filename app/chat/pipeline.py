@@ -1,15 +1,18 @@
-"""One chat turn, end to end (DESIGN.md "One chat turn"):
+"""One chat turn, end to end (DESIGN.md "One chat turn"; docs/conversation.md):
 
 1. guardrails screen the message (injection, other customers' data, off-topic, sensitive);
-2. signals are extracted (stated preferences and constraints, sentiment about items shown
-   before, intent, recipient, style) and fed to the preference model at once;
-3. retrieval searches the catalog with the constraints as hard filters;
-4. the preference model ranks the candidates for this person (with consent), business rules
-   drop what was dismissed or is out of stock, and an uncertain model asks a question;
-5. the LLM writes the reply from a versioned prompt, grounded in exactly those items; words
-   stream as they come, each clause is checked as it completes (names and prices wait for
-   that check; a failing clause is retracted), and a reply built from the items takes over
-   when the LLM strays or the backend is down.
+2. `understand`: the dialogue act and the slots the message fills, folded into the
+   session's typed `ConversationState` (recipient, occasion, budget, constraints with
+   allergens that never expire, topic, the cards shown in order); stated preferences and
+   item sentiment go to the preference model at once;
+3. `decide`: retrieval with every hard constraint, the preference model's ranking, honest
+   no-match with labelled nearest alternatives, answers read from item records, refusals
+   and policy replies planned before any generation: a `Plan` of reply acts and facts;
+4. `compose`: the plan realized by templates (the default with the embedded model) or, for
+   a plain recommendation, by the LLM from a versioned prompt grounded in exactly those
+   items; each clause is checked (names, prices, topic, claims about people, labels and
+   product types) before it is sent, and the planned reply takes over when the LLM strays
+   or the backend is down.
 
 `prepare` is the non-LLM path (measured on its own in benchmarks/chat.py); `stream` yields
 server-sent events."""
@@ -17,7 +20,6 @@ server-sent events."""
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -28,28 +30,23 @@ from sqlalchemy.orm import Session
 
 from app.chat import extract as extraction
 from app.chat import guardrails, style
-from app.chat.grounding import Allowed, CheckedStream, Grounding, TitleIndex, fallback_reply
-from app.chat.sessions import (
-    add_message,
-    open_session,
-    recent,
-    remember_shown,
-    update_summary,
-)
+from app.chat.catalog_words import catalog_words, tokens
+from app.chat.grounding import Allowed, CheckedStream, Grounding, TitleIndex
+from app.chat.lexicon import lexicon
+from app.chat.plan import Plan, decide, update_state
+from app.chat.realize import realize
+from app.chat.sessions import add_message, open_session, recent, remember_shown, update_summary
+from app.chat.state import KEY, ConversationState
+from app.chat.understand import Understanding, understand
 from app.db.models import ChatSession, Profile
 from app.decide import Person
 from generation import ResilientChat, load_prompt
 from generation.llm import CancelToken
 from preference_model import PreferenceModelError
-from retrieval import Filters, Item
-from retrieval.index import MAX_QUERY_CHARS
+from retrieval import Item
 
 log = logging.getLogger(__name__)
-CARDS = 4
-CANDIDATES = 40
-RERANK_POOL = 16
 MAX_SENTENCES = 3  # the cards carry the details; the text introduces them
-RELEVANCE_MARGIN = 0.2  # cosine below the best hit beyond which an item is off topic
 
 
 @dataclass
@@ -90,7 +87,8 @@ class PreparedTurn:
 class TurnPipeline:
     def __init__(self, *, chat: ResilientChat | None, search: Any, prefs: Any,
                  sentiment: Any = None, shop_name: str = "the shop",
-                 prompt_products: int = 1) -> None:
+                 prompt_products: int = 1, policy_text: str | None = None,
+                 realization: str = "template", early_words: bool = False) -> None:
         self.chat = chat
         self.search = search  # app.services.search.SearchRuntime
         self.prefs = prefs  # app.services.personalization.Personalization or None
@@ -100,9 +98,17 @@ class TurnPipeline:
         # embedded model on 2 cores; the cards carry every item whatever the text names.
         self.prompt_products = max(1, prompt_products)
         self.prompt = load_prompt("chat_reply")
+        self.policy_text = policy_text
+        # "template": the plan's templates are the reply (the embedded 135M model cannot
+        # carry a conversation truthfully); "llm": a plain recommendation is introduced by
+        # the LLM under the grounding checks, everything else stays planned text.
+        self.realization = realization
+        # Unchecked words streamed ahead of their clause's check can be taken back (a
+        # `retract`); off by default: shoppers should not see words withdrawn.
+        self.early_words = early_words
         self._title_cache: tuple[tuple[int, int], TitleIndex] = ((0, -1), TitleIndex(()))
 
-    # -- the non-LLM path ---------------------------------------------------------------------
+    # -- the non-LLM path: understand -> decide -> compose --------------------------------------
     def prepare(self, db: Session, profile: Profile, message: str, session_id: str | None,
                 context: dict[str, Any]) -> PreparedTurn:
         t0 = time.perf_counter()
@@ -124,139 +130,130 @@ class TurnPipeline:
                                 {"screen": screen.action, "category": screen.category})
 
         index = self.search.require()
-        state = session.state or {}
-        shown_ids = [i for i in state.get("last_shown", []) if i in index]
-        shown = [extraction.ShownItem(item_id=it.id, title=it.title, brand=it.brand,
-                                      attributes=it.attributes, position=n)
-                 for n, it in enumerate(index.get(i) for i in shown_ids)]
-        ex = extraction.extract(message, shown, categories=index.categories(),
-                                sentiment=self.sentiment)
-        stated = guardrails.filter_signals(ex.stated, sensitive_ok)
-        role = ex.recipient or "self"
-        facts: list[str] = []
-        st = style.update(style.StyleProfile(), message)
-        if self.prefs and personalization_ok:
-            try:
-                self.prefs.learn_from_chat(pid, stated, ex.item_sentiments, role, context,
-                                           sensitive_ok=sensitive_ok)
-                before = self.prefs.style(pid)
-                st = style.update(before, message)
-                self.prefs.set_style(pid, st, before)
-            except PreferenceModelError as exc:  # degrade to non-personal, never fail the turn
-                log.warning("preference model unavailable for this turn: %s", exc)
-                personalization_ok = False
-        facts += [f"{'likes' if s.value > 0 else 'avoids'} {s.attribute or s.item_id}"
-                  for s in stated]
-        if ex.recipient and ex.recipient != "self":
-            facts.append(f"shopping for: {ex.recipient}")
-        facts += [f"constraint: {c}" for c in ex.constraints]
+        state = ConversationState.load(session.state)
+        u = self.understand(message, state, index)
+        personalization_ok, st = self._learn(u, pid, context, sensitive_ok, personalization_ok)
+        t_understood = time.perf_counter()
+        dismissed = frozenset(self.prefs.dismissed(pid)) if self.prefs and personalization_ok \
+            else frozenset()
+        plan = self.decide(u, state, index, pid, session.id, context, sensitive_ok,
+                           personalization_ok, dismissed)
+        t_decided = time.perf_counter()
+        turn = self.compose(db, session, pid, message, state, plan, index, st)
+        state.last_act = u.act
+        session.state = {**(session.state or {}), KEY: state.dump()}
+        remember_shown(session, [c.item_id for c in turn.cards])
+        t_end = time.perf_counter()
+        turn.meta.update({
+            "intent": u.extraction.intent, "act": u.act, "reply_acts": list(plan.acts),
+            "constraints": list(u.extraction.constraints),
+            "recipient": state.recipient.relation, "sensitive_topics": screen.sensitive_topics,
+            "screen": "allow", "ms_understand": round((t_understood - t0) * 1000, 2),
+            "ms_retrieval": round((t_decided - t0) * 1000, 2),
+            "ms_prepare": round((t_end - t0) * 1000, 2)})
+        return turn
 
-        # Hard constraints from earlier turns still hold ("vegan" stays vegan).
-        dismissed = self.prefs.dismissed(pid) if self.prefs and personalization_ok else set()
-        filters = ex.filters.merged(Filters(exclude_ids=frozenset(dismissed), in_stock=True))
-        state = _remember_constraints(session, ex.filters)
-        filters = filters.merged(_session_filters(state))
-        query = ex.query_text or message
-        if ex.intent in {"feedback", "purchase"} and shown_ids and not ex.constraints:
-            query = " ".join(index.get(i).title for i in shown_ids[:2])
-        elif ex.intent == "refine" and state.get("topic"):
-            # "something cheaper", "in blue?": still about what they were looking for.
-            query = f"{state['topic']} {query}"
-            if _CHEAPER.search(message) and shown_ids and filters.max_price is None:
-                prices = sorted(index.get(i).price for i in shown_ids)
-                filters = filters.merged(Filters(max_price=prices[len(prices) // 2] - 0.01))
-        elif ex.intent == "search":
-            session.state = {**(session.state or {}), "topic": query}
-            state = session.state
-        if ex.recipient == "child":
-            query += " for kids"  # "a gift for my daughter" means toys and kids' things
-        greeting = ex.intent == "greeting" and not ex.constraints and not stated
-        # A message may hold 4,000 characters, a search query 2,000: search on its start.
-        hits = [] if greeting else index.search(query[:MAX_QUERY_CHARS], k=CANDIDATES,
-                                                filters=filters, parse=False)
-        if hits:
-            # Stay on topic: personal taste re-orders relevant items, it never promotes a
-            # skillet for "warm sweater".
-            best = max(h.dense_score for h in hits)
-            hits = [h for h in hits if h.dense_score >= best - RELEVANCE_MARGIN][:RERANK_POOL]
-        candidates = [h.item_id for h in hits]
-        t_retrieve = time.perf_counter()
+    def understand(self, message: str, state: ConversationState, index: Any) -> Understanding:
+        """The message's act and slots, folded into `state` (refinements keep the rest)."""
+        u = understand(message, state, index, catalog_words(index), index.categories(),
+                       sentiment=self.sentiment)
+        update_state(state, u)
+        return u
 
-        reasons: dict[str, str] = {}
-        personalized = False
-        if self.prefs and candidates:
+    def _learn(self, u: Understanding, pid: str, context: dict[str, Any], sensitive_ok: bool,
+               personalization_ok: bool) -> tuple[bool, style.StyleProfile]:
+        """Stated preferences (allergens among them) and item sentiment go to the model;
+        the shopper's writing style is updated. Returns whether personalization held."""
+        st = style.update(style.StyleProfile(), u.message)
+        if not (self.prefs and personalization_ok):
+            return personalization_ok, st
+        stated = guardrails.filter_signals(u.extraction.stated, sensitive_ok)
+        known = {s.attribute for s in stated}
+        stated += [extraction.StatedPreference(f"ingredient={a}", None, -1.0, True,
+                                               f"{a} allergy") for a in u.allergens
+                   if f"ingredient={a}" not in known]
+        role = u.extraction.recipient or "self"
+        try:
+            self.prefs.learn_from_chat(pid, stated, u.extraction.item_sentiments, role, context,
+                                       sensitive_ok=sensitive_ok)
+            before = self.prefs.style(pid)
+            st = style.update(before, u.message)
+            self.prefs.set_style(pid, st, before)
+        except PreferenceModelError as exc:  # degrade to non-personal, never fail the turn
+            log.warning("preference model unavailable for this turn: %s", exc)
+            return False, st
+        return True, st
+
+    def decide(self, u: Understanding, state: ConversationState, index: Any, pid: str,
+               session_id: str, context: dict[str, Any], sensitive_ok: bool,
+               personalization_ok: bool, dismissed: frozenset[str]) -> Plan:
+        def rank(candidates: list[str]) -> tuple[list[str], dict[str, str], bool]:
+            if not (self.prefs and candidates):
+                return candidates, {}, False
             # The one decision path (app/decide): the same rules as every other surface,
             # exploration stable within this chat session, then relevance and taste fused.
+            role = (u.extraction.recipient or "self") if personalization_ok else "self"
             person = Person(pid, personalized=personalization_ok, sensitive_ok=sensitive_ok,
-                            role=role if personalization_ok else "self", session=session.id)
+                            role=role, session=session_id)
             try:
                 decision = self.prefs.decider.decide(person, context, "chat", None, index,
                                                      k=len(candidates), relevant=candidates)
-                if personalization_ok:
-                    candidates = fuse([i for i in candidates if i in decision.scores],
-                                      decision.items)
-                    reasons = {i: r[0].text for i, r in decision.reasons.items() if r}
-                    personalized = True
-                else:
-                    candidates = decision.items
             except PreferenceModelError as exc:
                 log.warning("ranking fell back to relevance: %s", exc)
-        chosen = candidates[:CARDS]
-        items = [index.get(i) for i in chosen]
-        cards = [_card(it, reasons.get(it.id) or _default_reason(it, ex.constraints))
-                 for it in items]
+                return candidates, {}, False
+            if not personalization_ok:
+                return [i for i in decision.items if i in set(candidates)] or candidates, {}, \
+                    False
+            fused = fuse([i for i in candidates if i in decision.scores], decision.items)
+            return ([i for i in fused if i in set(candidates)],
+                    {i: r[0].text for i, r in decision.reasons.items() if r}, True)
 
-        question = None
-        if greeting:
-            top = sorted({c.split(" > ")[0] for c in index.categories()})[:4]
-            question = {"text": "What are you shopping for today?", "options": top}
-        elif not items:
-            question = {"text": "Could you tell me more: what is it for, and any budget?",
-                        "options": ["It's a gift", "For me", "Under $50"]}
-        elif self.prefs and personalization_ok and ex.intent in {"search", "greeting"}:
-            try:
-                question = self.prefs.question(pid, candidates[:20])
-            except PreferenceModelError as exc:
-                log.info("no clarifying question: %s", exc)
-        if ex.recipient is None and not state.get("asked_recipient") and items and any(
-                "gift" in it.tags or "gift-idea" in it.tags for it in items):
-            question = question or {"text": "Is this for you or for someone else?",
-                                    "options": ["For me", "A gift", "For my child"]}
-            state = {**state, "asked_recipient": True}
-            session.state = state
+        return decide(u, state, index, catalog_words(index), rank, dismissed)
 
-        remember_shown(session, chosen)
+    def compose(self, db: Session, session: ChatSession, pid: str, message: str,
+                state: ConversationState, plan: Plan, index: Any,
+                st: style.StyleProfile) -> PreparedTurn:
+        """The reply: the plan's template always (the fallback), and LLM messages only for a
+        plain recommendation when the LLM realizes replies at all."""
+        cards = [_card(it, plan.reasons.get(it.id) or _reason(it, state, plan))
+                 for it in plan.items]
+        text = realize(plan, state, self.shop_name, self.policy_text)
+        question = plan.question if plan.acts != ["greet"] else _greeting_question(index)
+        facts = _facts(state)
         summary = update_summary(session, facts)
+        use_llm = self.realization == "llm" and plan.acts == ["recommend"] and bool(plan.items)
+        if not use_llm:
+            return PreparedTurn(session, pid, message, None, text, cards, question, text,
+                                None, plan.personalized)
         history: list[BaseMessage] = []
         for m in recent(db, session, 5)[:-1]:
             history.append(HumanMessage(m.content) if m.role == "user" else AIMessage(m.content))
+        items = plan.items
         rendered = self.prompt.render(
             message=message, summary=summary, shop_name=self.shop_name,
             products=[{"name": it.title, "price": f"{it.price:.2f}", "currency": it.currency,
-                       "description": reasons.get(it.id, "")}
-                      for it in items[:self.prompt_products]],
+                       "description": c.reason}
+                      for it, c in zip(items[:self.prompt_products], cards, strict=False)],
             **style.prompt_variables(st))
         topic = [message, *(it.category for it in items),
                  *(v for it in items for vs in it.attributes.values() for v in vs),
                  *(t for it in items for t in it.tags)]
-        allowed = Allowed(titles=tuple(it.title for it in items),
-                          brands=tuple(it.brand for it in items if it.brand),
-                          prices=tuple(it.price for it in items),
-                          extra_names=(self.shop_name,), topic=tuple(topic))
+        words = catalog_words(index)
+        item_types = {t for it in items for t in tokens(f"{it.title} {it.category}")}
+        allowed = Allowed(
+            titles=tuple(it.title for it in items), brands=tuple(it.brand for it in items
+                                                                 if it.brand),
+            prices=tuple(it.price for it in items), extra_names=(self.shop_name,),
+            topic=tuple(topic), claims=True,
+            people=tuple(p for p in [state.recipient.relation] if p),
+            labels=tuple({v for it in items for k in ("diet", "lifestyle")
+                          for v in it.attributes.get(k, [])} | {t for it in items
+                                                                 for t in it.tags}),
+            types=frozenset(item_types | set(tokens(message))),
+            all_types=frozenset(words.by_type))
         grounding = Grounding(allowed, self._titles(index), sentiment=self.sentiment)
-        qtext = str(question["text"]) if question else None
-        fallback = ("Hello! I'm the shopping assistant of " + self.shop_name + ". " + (qtext or "")
-                    if greeting else
-                    fallback_reply([c.title for c in cards], [c.reason for c in cards],
-                                   question=qtext, no_match=not items))
-        t_end = time.perf_counter()
-        return PreparedTurn(
-            session, pid, message, rendered.to_messages(history[-4:]), None, cards, question,
-            fallback, grounding, personalized,
-            {"intent": ex.intent, "constraints": list(ex.constraints), "recipient": ex.recipient,
-             "sensitive_topics": screen.sensitive_topics, "screen": "allow",
-             "ms_retrieval": round((t_retrieve - t0) * 1000, 2),
-             "ms_prepare": round((t_end - t0) * 1000, 2)})
+        return PreparedTurn(session, pid, message, rendered.to_messages(history[-4:]), None,
+                            cards, question, text, grounding, plan.personalized)
 
     def _titles(self, index: Any) -> TitleIndex:
         """The catalog's titles for the grounding check, rebuilt when the catalog changes."""
@@ -286,7 +283,7 @@ class TurnPipeline:
 
     def _llm_tokens(self, turn: PreparedTurn) -> Iterator[tuple[str, dict[str, Any]]]:
         assert self.chat is not None and turn.messages is not None and turn.grounding
-        checked = CheckedStream(turn.grounding, MAX_SENTENCES)
+        checked = CheckedStream(turn.grounding, MAX_SENTENCES, early_words=self.early_words)
         degraded = False
         stream = self.chat.stream(turn.messages, fallback=lambda err, partial: "",
                                   cancel=turn.cancel, first_words_by=turn.first_words_by)
@@ -338,10 +335,6 @@ class TurnPipeline:
         return msg.id
 
 
-_CHEAPER = re.compile(r"\b(?:cheaper|less\s+expensive|more\s+affordable|lower\s+price|"
-                      r"too\s+(?:expensive|pricey|dear))\b", re.I)
-
-
 def fuse(relevance: list[str], preference: list[str], k: int = 5) -> list[str]:
     """Reciprocal rank fusion of the retrieval order and the preference order (a small k
     because the lists are short: both orders matter)."""
@@ -352,30 +345,40 @@ def fuse(relevance: list[str], preference: list[str], k: int = 5) -> list[str]:
     return sorted(score, key=lambda i: -score[i])
 
 
-def _remember_constraints(session: ChatSession, new: Filters) -> dict[str, Any]:
-    """Attribute constraints hold for the rest of the conversation; a newer one wins over an
-    older contradicting one ("no leather" ... later "leather is fine")."""
-    state = dict(session.state or {})
-    require = [t for t in state.get("require", []) if t not in new.exclude]
-    exclude = [t for t in state.get("exclude", []) if t not in new.require]
-    state["require"] = list(dict.fromkeys([*require, *new.require]))[-10:]
-    state["exclude"] = list(dict.fromkeys([*exclude, *new.exclude]))[-10:]
-    session.state = state
-    return state
-
-
-def _session_filters(state: dict[str, Any]) -> Filters:
-    return Filters(require=tuple(state.get("require", [])),
-                   exclude=tuple(state.get("exclude", [])))
-
-
 def _card(item: Item, reason: str) -> Card:
     return Card(item_id=item.id, title=item.title, brand=item.brand, price=item.price,
                 currency=item.currency, image_url=item.image_url, reason=reason,
                 in_stock=item.in_stock)
 
 
-def _default_reason(item: Item, constraints: list[str] | tuple[str, ...]) -> str:
-    if constraints:
-        return "matches " + ", ".join(constraints[:2])
-    return "a good match for what you asked"
+def _reason(item: Item, state: ConversationState, plan: Plan) -> str:
+    if plan.alternatives:
+        similar = [r.split(":", 1)[1] for r in plan.relaxed if r.startswith("SIMILAR:")]
+        return (f"similar to a {similar[0]}" if similar else
+                "nearest alternative: relaxes " + ", ".join(plan.relaxed))
+    bits = [*state.constraints.diets, *(f"no {m}" for m in state.constraints.avoid_materials)]
+    if state.budget:
+        bits.append(state.budget.phrase())
+    ages = item.attributes.get("age")
+    if state.recipient.is_child and ages:
+        bits.append("ages " + ", ".join(ages))
+    return ("matches " + ", ".join(bits)) if bits else "a good match for what you asked"
+
+
+def _facts(state: ConversationState) -> list[str]:
+    r, c = state.recipient, state.constraints
+    facts = []
+    if r.relation and r.relation != "self":
+        facts.append(f"shopping for: {r.relation}" + (f", {r.age}" if r.age is not None else ""))
+    if state.occasion:
+        facts.append(f"occasion: {state.occasion}")
+    if state.budget:
+        facts.append(f"budget: {state.budget.phrase()}")
+    facts += [f"diet: {d}" for d in c.diets] + [f"allergy: {a}" for a in c.allergens]
+    facts += [f"avoids {m}" for m in c.avoid_materials]
+    return facts
+
+
+def _greeting_question(index: Any) -> dict[str, Any]:
+    top = sorted({c.split(" > ")[0] for c in index.categories()})
+    return lexicon().questions["greet"].ask(top)

@@ -243,3 +243,8 @@ class AuditLog(Base):
     subject: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# The next-best-action tables live with their layer; importing them here registers them on
+# Base.metadata for Alembic, the privacy check and the test fixtures.
+from app.nba import tables as _nba_tables  # noqa: E402,F401

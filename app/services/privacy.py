@@ -21,6 +21,7 @@ from sqlalchemy import Engine, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.creatives.models import CreativeRow
+from app.db.base import Base
 from app.db.models import (
     AuditLog,
     ChatSession,
@@ -33,6 +34,7 @@ from app.db.models import (
     Profile,
 )
 from app.errors import NotFound
+from app.nba import tables as nba_tables
 from app.services import tombstones
 from app.services.identity import STRONG_KINDS, cluster_ids, root_of
 
@@ -46,6 +48,9 @@ PERSONAL_TABLES = frozenset({"profiles", "identifiers", "merges", "consents", "e
                              "chat_sessions", "messages", "customer_states", "audit_log"})
 # The learning outbox holds event ids only; its rows go with their events (ON DELETE CASCADE).
 NON_PERSONAL_TABLES |= {"learn_pending"}
+# The next-best-action layer: its rows about a person all carry `profile_id`.
+PERSONAL_TABLES |= set(nba_tables.PERSONAL)
+NON_PERSONAL_TABLES |= set(nba_tables.NON_PERSONAL)
 # Creatives made for a named customer hold their brief and profile snapshot; saved
 # audiences are filters and imagined personas (no person).
 PERSONAL_TABLES |= {"creatives"}
@@ -88,6 +93,10 @@ def export(db: Session, profile: Profile) -> dict[str, Any]:
             select(CustomerState).where(CustomerState.profile_id.in_(ids)))],
         "audit_log": [_row(r) for r in db.scalars(
             select(AuditLog).where(AuditLog.subject.in_(ids)))],
+        **{name: [dict(r._mapping) for r in db.execute(
+            select(table).where(table.c.profile_id.in_(ids)))]
+           for name in nba_tables.PERSONAL
+           for table in (Base.metadata.tables[name],)},
         "creatives": [_row(r) for r in db.scalars(
             select(CreativeRow).where(CreativeRow.profile_id.in_(ids)))],
     }
@@ -115,6 +124,9 @@ def erase(db: Session, profile: Profile, *, actor: str = "api") -> tuple[list[st
     run("identifiers", delete(Identifier).where(Identifier.profile_id.in_(ids)))
     run("merges", delete(Merge).where(or_(Merge.survivor_id.in_(ids), Merge.merged_id.in_(ids))))
     run("audit_log", delete(AuditLog).where(AuditLog.subject.in_(ids)))
+    for name in nba_tables.PERSONAL:
+        table = Base.metadata.tables[name]
+        run(name, delete(table).where(table.c.profile_id.in_(ids)))
     run("creatives", delete(CreativeRow).where(CreativeRow.profile_id.in_(ids)))
     # Break the merge chain first so no foreign key points at a deleted row.
     db.execute(update(Profile).where(Profile.id.in_(ids)).values(merged_into=None))

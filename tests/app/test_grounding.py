@@ -9,8 +9,7 @@ from app.chat.grounding import (
     CheckedStream,
     Grounding,
     TitleIndex,
-    fallback_reply,
-    split_clauses,
+    complete_clauses,
 )
 from app.chat.pipeline import fuse
 
@@ -51,9 +50,9 @@ def test_gloomy_sentences_are_dropped_with_the_classifier(sentiment: object) -> 
 
 
 def test_split_clauses_keeps_the_unfinished_rest() -> None:
-    assert split_clauses("Hi there, this is great! It costs $1,299.50 and more") == (
+    assert complete_clauses("Hi there, this is great! It costs $1,299.50 and more") == (
         ["Hi there,", "this is great!"], "It costs $1,299.50 and more")
-    assert split_clauses("no end yet") == ([], "no end yet")
+    assert complete_clauses("no end yet") == ([], "no end yet")
 
 
 def stream(text: str, step: int = 3, others: list[str] = OTHERS,
@@ -120,12 +119,6 @@ def test_a_looping_model_is_stopped() -> None:
 def test_at_most_max_sentences() -> None:
     checked, _, shown = stream("One nice pick. Two nice picks. Three nice picks. Four nice.")
     assert shown == "One nice pick. Two nice picks. Three nice picks." and checked.finished
-
-
-def test_fallback_reply_is_built_from_the_items() -> None:
-    text = fallback_reply(["A", "B", "C"], ["", "", ""], question="For you?")
-    assert text == "Here are a few picks for you: A, B and C. For you?"
-    assert "couldn't find" in fallback_reply([], [], question=None, no_match=True)
 
 
 def test_fuse_keeps_both_orders_in_play() -> None:

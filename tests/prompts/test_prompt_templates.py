@@ -39,7 +39,7 @@ def write(directory: Path, name: str, version: int, text: str | None = None) -> 
 def test_shipped_templates_are_package_data_and_all_valid() -> None:
     assert prompts_dir() == Path(__file__).resolve().parents[2] / "prompts"
     available = list_prompts()
-    assert {"chat_reply", "clarify", "summary"} <= set(available)
+    assert {"chat_reply"} <= set(available)
     for name, versions in available.items():
         for version in versions:
             template = load_prompt(name, version)
@@ -91,17 +91,6 @@ def test_chat_reply_adapts_style() -> None:
     assert "casual" in casual and "Do not use emoji" in casual and "at most two" in casual
     assert "formal" in formal and "emoji" in formal and "Do not use emoji" not in formal
     assert "detailed" in formal.lower() and "French" in formal
-
-
-def test_clarify_and_summary_render() -> None:
-    clarify = load_prompt("clarify").render(message="a gift", missing=["budget", "recipient"])
-    assert "Ask about: budget (later, possibly: recipient)" in (clarify.system or "")
-    summary = load_prompt("summary").render(
-        turns=[{"role": "user", "content": "vegan shoes"}, {"role": "assistant", "content": "ok"}],
-        previous_summary="Likes green.",
-    )
-    assert "Likes green." in summary.user
-    assert "user: vegan shoes\nassistant: ok" in summary.user
 
 
 def test_to_messages_puts_history_between_system_and_user() -> None:

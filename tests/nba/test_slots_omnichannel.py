@@ -1,0 +1,99 @@
+"""Delivery slots (JSON + snippet) and omnichannel: events from web, app, email and the
+store update one profile, and one channel shapes the next touchpoint on another."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.nba.helpers import ADMIN, consents, events, nba, offer, status
+from tests.support import auth, new_key
+
+
+def slot(client: Any, name: str, who: str, headers: dict[str, str] = ADMIN, **q: Any
+         ) -> dict[str, Any]:
+    r = client.get(f"/v1/slots/{name}", params={"customer_id": who} | q, headers=headers)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_slots(shop: Any) -> None:
+    events(shop, "s1",
+           {"type": "purchase", "item_id": "sock-1", "value": 3,
+            "occurred_at": "2026-03-01T10:00:00Z"},
+           {"type": "purchase", "item_id": "shoe-2", "occurred_at": "2026-03-01T10:00:00Z"},
+           {"type": "purchase", "item_id": "sock-1", "occurred_at": "2026-03-05T10:00:00Z"},
+           {"type": "view", "item_id": "shoe-1", "occurred_at": "2026-03-06T10:00:00Z"})
+    again = slot(shop, "buy_again", "s1")
+    assert [i["id"] for i in again["items"]] == ["sock-1", "shoe-2"]
+    viewed = slot(shop, "because_you_viewed", "s1")
+    assert viewed["title"] == "Because you viewed Trail shoe" and viewed["anchor"] == "shoe-1"
+    assert [i["id"] for i in viewed["items"]] == ["shoe-2"]  # same category, not itself
+    assert "cost" not in viewed["items"][0]
+    assert slot(shop, "for_you", "s1")["items"][0]["id"] == "shoe-1"
+    offer(shop, id="banner", items=["shoe-2"], message="10% off road shoes")
+    home = slot(shop, "home_row", "s1")
+    assert home["offer"]["message"] == "10% off road shoes"
+    assert shop.get("/v1/slots/nope", params={"customer_id": "s1"}, headers=ADMIN
+                    ).status_code == 404
+    assert shop.get("/v1/slots/for_you", headers=ADMIN).status_code == 422
+    js = shop.get("/v1/slots/snippet.js")
+    assert js.status_code == 200 and "data-tailor-slot" in js.text
+
+
+def test_slots_honour_consent_and_widget_scope(shop: Any) -> None:
+    events(shop, "s2", {"type": "view", "item_id": "shoe-1"})
+    consents(shop, "s2", personalization=False)
+    out = slot(shop, "for_you", "s2")
+    assert out["personalized"] is False and out["title"] == "Popular right now"
+    widget = new_key(shop, "widget")
+    r = shop.post("/v1/widget/session", headers=auth(widget))
+    assert r.status_code in (200, 201), r.text
+    body = r.json()
+    token, visitor = body["visitor_token"], body["visitor_id"]
+    h = auth(widget) | {"X-Visitor-Token": token}
+    assert slot(shop, "for_you", visitor, headers=h)["customer_id"]
+    assert shop.get("/v1/slots/for_you", params={"customer_id": "s2"}, headers=h
+                    ).status_code == 403
+
+
+def test_home_row_offers_count_against_the_web_cap(app_factory: Any, db_url: str) -> None:
+    from tests.nba.conftest import CATALOG
+
+    client = app_factory(db_url, nba_caps_per_day={"web": 1}, nba_repeat_days=0)
+    assert client.put("/v1/items", json=CATALOG, headers=ADMIN).status_code == 200
+    events(client, "s3", {"type": "view", "item_id": "shoe-1"})
+    offer(client, id="banner", items=["shoe-2"])
+    assert slot(client, "home_row", "s3")["offer"] is not None
+    assert slot(client, "home_row", "s3")["offer"] is None  # capped for today
+
+
+def test_one_profile_across_channels_store_purchase_shapes_email(shop: Any) -> None:
+    dev = auth(shop.developer)
+    when = "2026-03-02T15:00:00Z"
+    for channel, etype, item in (("web", "view", "shoe-1"), ("app", "add_to_cart", "shoe-1"),
+                                 ("email", "click", "shoe-2"), ("store", "purchase", "shoe-2")):
+        r = shop.post("/v1/events", headers=dev, json={"events": [{
+            "event_id": f"omni-{channel}", "type": etype, "customer_id": "omni",
+            "item_id": item, "occurred_at": when, "context": {"channel": channel}}]})
+        assert r.status_code == 200, r.text
+    consents(shop, "omni", marketing=True)
+    # One profile holds all four channels' events.
+    export = shop.get("/v1/customers/omni/export", headers=ADMIN).json()
+    assert {e["context"]["channel"] for e in export["events"]} == {"web", "app", "email",
+                                                                   "store"}
+    # An offer for customers whose last touch was the shop floor: the store purchase makes
+    # the email the next best action; a web-only customer does not qualify.
+    offer(shop, id="in-store-thanks", items=["sock-1"], channels=["email"],
+          eligibility=[{"field": "channel_last", "op": "==", "value": "store"}])
+    d = nba(shop, "omni", at="2026-03-02T16:00:00Z", channels=["email"], include_items=False)
+    assert status(d, "offer:in-store-thanks", "email")[0] == "chosen"
+    events(shop, "webonly", {"type": "view", "item_id": "shoe-1",
+                             "occurred_at": when, "context": {"channel": "web"}})
+    consents(shop, "webonly", marketing=True)
+    d = nba(shop, "webonly", at="2026-03-02T16:00:00Z", channels=["email"],
+            include_items=False)
+    assert status(d, "offer:in-store-thanks", "email")[1] == "eligibility"
+    # The store purchase fills the web page's "buy it again" and the app's cart shows as
+    # the freshest interest in "for you".
+    assert [i["id"] for i in slot(shop, "buy_again", "omni")["items"]] == ["shoe-2"]
+    assert slot(shop, "for_you", "omni")["items"][0]["id"] == "shoe-1"
