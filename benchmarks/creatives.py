@@ -160,7 +160,7 @@ def job_throughput(n_jobs: int) -> dict[str, float]:
 
         engine = JobEngine.start(url, executor_id="bench-api", listen=[],
                                  modules=["benchmarks.creatives_jobs"])
-        time.sleep(8)  # workers launch
+        time.sleep(20)  # both workers launch (slow on a loaded machine)
         t0 = time.perf_counter()
         ids = [engine.enqueue(creatives_jobs.QUEUE, creatives_jobs.bench_job, i)
                for i in range(n_jobs)]
@@ -186,13 +186,24 @@ def main() -> None:
     ap.add_argument("--latency-runs", type=int, default=10)
     ap.add_argument("--jobs", type=int, default=100)
     ap.add_argument("--skip-jobs", action="store_true")
+    ap.add_argument("--only-adherence", action="store_true")
+    ap.add_argument("--only-jobs", action="store_true")
     ap.add_argument("--model-dir", default=None)
+    ap.add_argument("--guidance", type=float, default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    gen = ImageGenerator(args.model_dir, device="cpu")
+    if args.only_jobs:
+        print(json.dumps({"jobs_2_workers_postgres": job_throughput(args.jobs),
+                          "load_average": os.getloadavg()}, indent=2))
+        return
+    gen = ImageGenerator(args.model_dir, device="cpu", guidance=args.guidance)
     report: dict[str, object] = {"model": gen.model_id, "steps": args.steps,
+                                 "guidance": gen.guidance,
                                  "load_average": os.getloadavg()}
     report["adherence"] = adherence(gen, args.prompts, args.steps, seed=0)
+    if args.only_adherence:
+        print(json.dumps(report, indent=2))
+        return
     report["diffusion_native_images_per_s_batch8"] = native_throughput(gen, args.steps)
     report["latency_1080_square"] = latency(gen, args.latency_runs, args.steps)
     if not args.skip_jobs:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from app import jobs
 
-QUEUE = jobs.declare_queue("bench")
+# Each worker takes at most 4 at a time, so both share the queue.
+QUEUE = jobs.declare_queue("bench", worker_concurrency=4)
 
 
 @jobs.step()

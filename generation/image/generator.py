@@ -134,6 +134,11 @@ class _EmbeddedBackend(_Backend):
         self.unet.to(device).eval().requires_grad_(False)
         self.device = device
         self.text = TextEncoder()
+        # The prompt vectors are standardized as in training (scripts/train_image_model.py).
+        norm = path / "text_norm.safetensors"
+        stats = load_file(str(norm)) if norm.exists() else None
+        self.text_mean = stats["mean"].to(device) if stats else None
+        self.text_std = stats["std"].to(device) if stats else None
         self.scheduler = build_scheduler(self.cfg, "ddim")
         self.native_size = self.cfg.sample_size
         self.model_id = f"tailor-tiny-diffusion-{self.cfg.sample_size}px@" \
@@ -152,6 +157,8 @@ class _EmbeddedBackend(_Backend):
         torch = self._torch
         texts = [prompt] + ([negative_prompt] if negative_prompt else [])
         vecs = torch.from_numpy(self.text.encode(texts)).to(self.device)
+        if self.text_mean is not None and self.text_std is not None:
+            vecs = (vecs - self.text_mean) / self.text_std
         cond = vecs[:1].expand(n, -1)
         # Unconditional = the zero vector the model was trained with; a negative prompt
         # takes its place, so guidance pushes away from it.
