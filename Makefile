@@ -30,8 +30,9 @@ browser:
 	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null)
 
+PORT ?= 8000
 demo: install
-	$(VENV)/bin/tailor demo
+	$(VENV)/bin/tailor demo --port $(PORT)
 
 test: install browser
 	$(VENV)/bin/python -m pytest -q
@@ -41,13 +42,13 @@ lint: install
 	$(VENV)/bin/mypy app preference_model retrieval generation
 
 bench: install
-	$(PY) benchmarks/events.py
+	$(PY) -m benchmarks.events
 
 # Property-based contract run against the real app (`make test` runs a short pass of it:
 # tests/app/test_schemathesis.py, 20 examples per operation).
 EXAMPLES ?= 400
 contract: install
-	$(PY) benchmarks/schemathesis_run.py --examples $(EXAMPLES)
+	$(PY) -m benchmarks.schemathesis_run --examples $(EXAMPLES)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache var

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
@@ -16,6 +16,10 @@ from app.runtime import Runtime
 from app.services import catalog
 from app.services.auth import ROLES, create_key, ensure_key
 from retrieval.catalog import iter_file
+
+if TYPE_CHECKING:  # built lazily below: a server without search never loads torch
+    from app.chat.pipeline import TurnPipeline
+    from app.services.search import SearchRuntime
 
 log = logging.getLogger(__name__)
 DEMO_CATALOG = Path(__file__).parent / "demo" / "catalog.jsonl"
@@ -34,26 +38,22 @@ def startup(rt: Runtime) -> None:
     if settings.search_enabled:
         from app.services.search import SearchRuntime
 
-        search = SearchRuntime(settings, rt.sessions)
-        rt.extras["search"] = search
+        search = rt.search = SearchRuntime(settings, rt.sessions)
         rt.hooks.catalog.append(search.on_catalog)
         rt.readiness["search"] = search.status
         rt.readiness_details["search"] = search.details
         if settings.personalization_enabled:
             from app.services.personalization import Personalization
 
-            prefs = Personalization(settings, rt.sessions)
-            rt.extras["prefs"] = prefs
+            prefs = rt.prefs = Personalization(settings, rt.sessions)
             search.on_ready.append(prefs.attach)
             search.on_change.append(prefs.on_catalog)
             rt.hooks.events.append(prefs.on_events)
             rt.hooks.erase.append(prefs.on_erase)
             rt.hooks.merge.append(prefs.on_merge)
-            rt.extras["personalize"] = lambda pid: _personalize(rt, prefs, pid)
         search.start(background=True)
         if settings.chat_enabled:
-            pipeline = build_chat(rt, search)
-            rt.extras["chat"] = pipeline
+            pipeline = rt.chat = build_chat(rt, search)
             if settings.sentiment_enabled and settings.embedding_model_dir is None:
                 search.on_ready.insert(0, lambda _index: _attach_sentiment(rt, pipeline))
     if settings.nba_enabled:
@@ -66,33 +66,16 @@ def startup(rt: Runtime) -> None:
         rt.jobs = start_jobs(rt)  # last: recovered jobs may start at once
 
 
-def _personalize(rt: Runtime, prefs: object, ref: str) -> tuple[object, str | None]:
-    """(reranker, note) for search: consent decides; unknown people get no re-ranking."""
-    from app.errors import NotFound
-    from app.services.identity import resolve
-
-    with rt.sessions() as db:
-        try:
-            profile = resolve(db, ref)
-        except NotFound:
-            return None, "unknown customer: results are not personalized"
-        flags = prefs.consent(db, profile)  # type: ignore[attr-defined]
-        pid = profile.id
-    if not flags.personalization:
-        return None, "the customer has not consented to personalization"
-    return prefs.reranker(pid, flags.sensitive), None  # type: ignore[attr-defined]
-
-
-def _attach_sentiment(rt: Runtime, pipeline: Any) -> None:
+def _attach_sentiment(rt: Runtime, pipeline: TurnPipeline) -> None:
     from app.services.search import shared_sentiment
 
     try:
-        pipeline.sentiment = rt.extras["sentiment"] = shared_sentiment()
+        pipeline.sentiment = rt.sentiment = shared_sentiment()
     except Exception as exc:  # the chat still works with the lexicon fallback
         log.warning("sentiment classifier unavailable (%s); using the lexicon", exc)
 
 
-def build_chat(rt: Runtime, search: object) -> object:
+def build_chat(rt: Runtime, search: SearchRuntime) -> TurnPipeline:
     """The turn pipeline with the configured LLM behind admission control, a circuit
     breaker, deadlines and a fallback; its state goes to /readyz and /metrics."""
     from app.chat.capacity import LLM_FIRST_TOKEN, TurnLimiter, llm_status, watch
@@ -111,11 +94,10 @@ def build_chat(rt: Runtime, search: object) -> object:
         gate=AdmissionGate(s.llm_parallel, queue=s.llm_queue, wait=s.llm_queue_wait_seconds),
         breaker=CircuitBreaker(s.llm_breaker_failures, s.llm_breaker_reset_seconds),
         on_first_token=LLM_FIRST_TOKEN.observe)
-    pipeline = TurnPipeline(chat=chat, search=search, prefs=rt.extras.get("prefs"),
-                            sentiment=rt.extras.get("sentiment"), shop_name=s.shop_name,
+    pipeline = TurnPipeline(chat=chat, search=search, prefs=rt.prefs,
+                            sentiment=rt.sentiment, shop_name=s.shop_name,
                             prompt_products=s.llm_prompt_products)
-    limiter = TurnLimiter(s.chat_max_turns)
-    rt.extras["chat_turns"] = limiter
+    limiter = rt.chat_turns = TurnLimiter(s.chat_max_turns)
     rt.readiness["llm"] = lambda: llm_status(chat)
     watch(chat, limiter)
     if s.llm_backend == "embedded":
@@ -138,13 +120,11 @@ def shutdown(rt: Runtime) -> None:
     if rt.jobs is not None:
         rt.jobs.stop()
         rt.jobs = None
-    prefs = rt.extras.get("prefs")
-    if prefs is not None:
-        prefs.flush(timeout=10)
-        prefs.close()
-    search = rt.extras.get("search")
-    if search is not None:
-        search.stop()
+    if rt.prefs is not None:
+        rt.prefs.flush(timeout=10)
+        rt.prefs.close()
+    if rt.search is not None:
+        rt.search.stop()
 
 
 def demo_keys(rt: Runtime) -> dict[str, str]:
@@ -166,7 +146,7 @@ def demo_keys(rt: Runtime) -> dict[str, str]:
 
 def load_demo(rt: Runtime) -> dict[str, str]:
     keys = demo_keys(rt)
-    rt.extras["widget_key"] = keys["widget"]
+    rt.widget_key = keys["widget"]
     with rt.sessions() as db:
         count = db.scalar(select(func.count()).select_from(ItemRow)) or 0
         if count == 0 and DEMO_CATALOG.exists():

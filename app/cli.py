@@ -30,6 +30,21 @@ def _runtime():  # type: ignore[no-untyped-def]
     return Runtime.build(settings)
 
 
+def _require_free_port(host: str, port: int) -> None:
+    """Say plainly that the port is taken (instead of uvicorn's errno line after start-up)."""
+    import socket
+
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            typer.echo(f"error: cannot listen on {host}:{port} ({exc.strerror}): another "
+                       f"program is using the port. Pick another one: `make demo PORT=8001` "
+                       f"or `tailor serve --port 8001`.", err=True)
+            raise typer.Exit(1) from exc
+
+
 @app.command()
 def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
           port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
@@ -39,6 +54,8 @@ def serve(host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0
           ) -> None:
     """Run the HTTP API and the web widget (with --demo, the demo store too)."""
     import uvicorn
+
+    _require_free_port(host, port)
 
     from app.db.migrate import upgrade
     from app.settings import get_settings
@@ -178,6 +195,41 @@ def keys_create(role: Annotated[str, typer.Argument(help="widget, marketer, deve
     typer.echo(key)
 
 
+@keys_app.command("list")
+def keys_list() -> None:
+    """List API keys: id, role, prefix, name, created, revoked (never the secrets)."""
+    from app.services.auth import list_keys
+
+    rt = _runtime()
+    with rt.sessions() as db:
+        for row in list_keys(db):
+            revoked = f"revoked {row.revoked_at:%Y-%m-%d %H:%M}" if row.revoked_at else "live"
+            typer.echo(f"{row.id:>5}  {row.role:<9}  {row.prefix}...  {revoked:<24}  "
+                       f"{row.created_at:%Y-%m-%d %H:%M}  {row.name}")
+    rt.close()
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[int, typer.Argument(help="The id `tailor keys list` shows.")]
+                ) -> None:
+    """Revoke an API key (every worker stops accepting it within seconds). The last live
+    admin key is refused."""
+    from app.errors import ServiceError
+    from app.services.auth import revoke_key
+
+    rt = _runtime()
+    try:
+        with rt.sessions() as db:
+            row = revoke_key(db, key_id, actor="cli")
+            db.commit()
+            typer.echo(f"revoked key {row.id} ({row.role}, {row.prefix}...)")
+    except ServiceError as exc:
+        typer.echo(f"error: {exc.message}", err=True)
+        raise typer.Exit(2) from exc
+    finally:
+        rt.close()
+
+
 @train_app.command("preferences")
 def train_preferences(
     events: Annotated[Path | None, typer.Option(
@@ -198,8 +250,8 @@ def train_preferences(
 
     rt = _runtime()
     try:
-        report = train_population(rt, events_file=events, out=out, epochs=epochs, dim=dim,
-                                  cohorts=cohorts, threads=threads)
+        report = train_population(rt.settings, rt.sessions, events_file=events, out=out,
+                                  epochs=epochs, dim=dim, cohorts=cohorts, threads=threads)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc

@@ -143,7 +143,7 @@ def _mount_web(app: FastAPI) -> None:
         page = WEB / "store.html"
         if not page.exists():
             return RedirectResponse("/docs")
-        key = app.state.runtime.extras.get("widget_key", "")
+        key = app.state.runtime.widget_key
         return HTMLResponse(page.read_text().replace("{{WIDGET_KEY}}", key))
 
     @app.get("/widget.js", include_in_schema=False)

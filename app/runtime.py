@@ -1,4 +1,10 @@
-"""Everything a worker process holds for its lifetime, built once in `lifespan`."""
+"""Everything a worker process holds for its lifetime, built once in `lifespan`.
+
+Each component is a typed field, None while it is disabled (settings) or not built yet;
+routes reach them through the dependency aliases in `app/api/deps.py` (`SearchDep`,
+`PrefsDep`, `ChatDep`), which answer 503 for a missing one. A new component is a new
+optional field here, set in `app/bootstrap.py`.
+"""
 
 from __future__ import annotations
 
@@ -16,10 +22,15 @@ from app.services.auth import KeyCache
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # heavy imports (torch, faiss, the LLM) stay out of import time
+    from app.chat.capacity import TurnLimiter
+    from app.chat.pipeline import TurnPipeline
     from app.creatives.service import CreativeService
     from app.jobs.engine import JobEngine
     from app.nba.service import NbaServices
+    from app.services.personalization import Personalization
+    from app.services.search import SearchRuntime
+    from preference_model.sentiment import SentimentClassifier
 
 
 @dataclass
@@ -31,7 +42,13 @@ class Runtime:
     keys: KeyCache
     limiter: RateLimiter
     secret: str
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Components, each None when disabled or not built (see the module docstring).
+    search: SearchRuntime | None = None
+    prefs: Personalization | None = None
+    chat: TurnPipeline | None = None
+    chat_turns: TurnLimiter | None = None
+    sentiment: SentimentClassifier | None = None
+    widget_key: str = ""  # the demo store's public widget key, shown on its home page
     # Next best action: offers, propensities, decisions, webhooks (app/nba/service.py)
     nba: NbaServices | None = None
     jobs: JobEngine | None = None            # durable jobs (app/jobs), when enabled

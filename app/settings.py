@@ -12,7 +12,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Weight of each behavioural event type for the preference model (the return channel).
 # view < dwell/zoom < click < add_to_cart < purchase; dismiss is negative; a rating maps
-# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS.
+# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS. The preference
+# model's own default table (preference_model/signals.py) agrees on every type both name
+# (tests/app/test_events.py checks it); this one decides what the API accepts.
 DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
     "impression": 0.0,
     "view": 0.1,
@@ -110,6 +112,11 @@ class Settings(BaseSettings):
         default_factory=dict, description="Buy it again, per item id, attribute "
         "('repurchase=never') or category: 'repeat', 'never' or a repeat rate in [0, 1], "
         'e.g. {"coffee": "repeat", "sofas": "never"}; overrides what is learned.')
+
+    repurchase_horizon_days: float = Field(
+        default=0.0, ge=0, le=365, description="Buy it again: count as due what falls due "
+        "within this many days. 0 for on-site lists (coffee bought yesterday is not due); "
+        "~30 when a list serves a month, such as a monthly email.")
 
     @field_validator("repurchase_overrides")
     @classmethod

@@ -2,7 +2,7 @@
 top 10 follows? (Issue 4: "a customer whose taste shifts gets relevant results again
 quickly".)
 
-    python benchmarks/adaptation.py
+    python -m benchmarks.adaptation
 
 A 1,000-item catalog in 20 categories (384-d content vectors: a category direction plus
 noise). 50 simulated customers each buy 30 items of category A over three weeks, then switch
@@ -16,13 +16,9 @@ from __future__ import annotations
 
 import os
 import platform
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from preference_model import PreferenceConfig, PreferenceModel, Signal  # noqa: E402
 

@@ -1,6 +1,6 @@
 """Leave-one-out next-item HR@10 / NDCG@10 of the preference model on Amazon Scientific.
 
-    python benchmarks/amazon_loo.py
+    python -m benchmarks.amazon_loo
 
 Items: the 1,585 products' text embedded with the packaged MiniLM. The population model is
 pre-trained on the training split (each user's training history); then for every test user
@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 import os
 import platform
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DATA = ROOT.parent / "shared" / "data" / "amazon_scientific"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ Measured per customer, in the same run:
 - latency of the two-stage path (propose + rank with reasons): the library part of
   app/decide.Decider.decide (the app adds one events query and the catalog filter mask).
 
-    PYTHONPATH=$PWD python benchmarks/candidates.py --items 100000 1000000 --customers 200
+    PYTHONPATH=$PWD python -m benchmarks.candidates --items 100000 1000000 --customers 200
 """
 
 from __future__ import annotations

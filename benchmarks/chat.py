@@ -1,8 +1,8 @@
 """Chat turn latency: the non-LLM path (guardrails + extraction + model update + retrieval +
 ranking) at 1k and 100k catalog items, and time to first token with the embedded LLM.
 
-    python benchmarks/chat.py              # 1k and 100k items, 60 turns each, 20 LLM turns
-    python benchmarks/chat.py --quick      # 1k items only, fewer turns
+    python -m benchmarks.chat              # 1k and 100k items, 60 turns each, 20 LLM turns
+    python -m benchmarks.chat --quick      # 1k items only, fewer turns
 
 Runs in process on a temporary SQLite database, with the real MiniLM embedder, FAISS index,
 preference model, sentiment classifier and SmolLM2. The 100k catalog is the demo store's
@@ -26,7 +26,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 MESSAGES = [
@@ -98,7 +97,7 @@ def build(n_items: int, tmp: Path) -> tuple[Any, Any]:
     search.ready.set()
     prefs = Personalization(settings, rt.sessions)
     prefs.attach(index)
-    rt.extras.update(search=search, prefs=prefs, sentiment=shared_sentiment())
+    rt.search, rt.prefs, rt.sentiment = search, prefs, shared_sentiment()
     pipeline = build_chat(rt, search)
     print(f"  built {n_items} items in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return rt, pipeline
@@ -218,7 +217,7 @@ def main() -> None:
             rows.append(row)
             rt.close()
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; command: python benchmarks/chat.py"
+          f"{platform.python_version()}; command: python -m benchmarks.chat"
           f"{' --quick' if args.quick else ''}\n")
     for r in rows:
         if "llm_led" in r:

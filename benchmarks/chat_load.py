@@ -11,9 +11,9 @@ SmolLM2) as a subprocess and measures:
    never answers: the cost of each of N sequential turns, before and after the circuit
    breaker opens.
 
-    python benchmarks/chat_load.py                          # this checkout
-    python benchmarks/chat_load.py --baseline-ref f6a3348   # also the old code, same run
-    python benchmarks/chat_load.py --quick                  # 10 visitors, dev loop
+    python -m benchmarks.chat_load                          # this checkout
+    python -m benchmarks.chat_load --baseline-ref f6a3348   # also the old code, same run
+    python -m benchmarks.chat_load --quick                  # 10 visitors, dev loop
 
 `--baseline-ref` exports that commit with `git archive` into a temporary directory and
 runs the same phases against it first, so both are measured on the same machine state.

@@ -1,7 +1,7 @@
 """Durable event ingest through the HTTP API vs the raw database insert rate.
 
-    python benchmarks/events.py                 # SQLite and PostgreSQL, 1 and 2 workers
-    python benchmarks/events.py --quick         # SQLite, fewer seconds
+    python -m benchmarks.events                 # SQLite and PostgreSQL, 1 and 2 workers
+    python -m benchmarks.events --quick         # SQLite, fewer seconds
 
 Each configuration starts `tailor serve` in a subprocess on a fresh database (model learning
 off: the ingest path alone; then on: every event also updates its person's model), warms up,
@@ -32,7 +32,6 @@ import httpx
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 ADMIN = "tlr_adm_benchmark-admin-key-0000000000"
 PG_SERVER = "postgresql+psycopg://root@127.0.0.1:5432"
 N_ITEMS, N_VISITORS = 200, 2000
@@ -241,7 +240,7 @@ def main() -> None:
                      f"{r['p50_ms']:.1f} / {r['p95_ms']:.1f} / {r['p99_ms']:.1f} | "
                      f"{r['ceiling']:,.0f} | {r['events_per_s'] / r['ceiling']:.2f} |")
     print(f"\nmachine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}; command: python benchmarks/events.py"
+          f"Python {platform.python_version()}; command: python -m benchmarks.events"
           f"{' --quick' if args.quick else ''}\n")
     print("\n".join(lines))
 

@@ -8,7 +8,7 @@ prompt. Runs come in back-to-back pairs (alternating which goes first) so backgr
 hits both alike; the verdict uses the median of the per-pair ratios, which is far less
 sensitive to a busy machine than a ratio of medians.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/llm.py [--runs 7] [--tokens 128] [--threads N]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.llm [--runs 7] [--tokens 128] [--threads N]
 
 Target (issue 5): ours >= 0.8x the reference's decode tokens/s.
 """
@@ -19,14 +19,10 @@ import argparse
 import os
 import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from generation import EmbeddedChatModel, default_model_path, load_prompt  # noqa: E402
 from generation.llm.embedded import default_threads  # noqa: E402

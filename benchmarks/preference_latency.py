@@ -1,7 +1,7 @@
 """learn_one and rank latency of the preference model (issue targets: learn_one p99 <= 5 ms,
 rank of 500 candidates p99 <= 10 ms), with the in-memory and the SQLite state store.
 
-    python benchmarks/preference_latency.py
+    python -m benchmarks.preference_latency
 
 A 5,000-item catalog with 384-d content vectors and attributes (the shape of MiniLM
 embeddings), 300 customers, time-ordered clicks and purchases; each call is timed on its own.
@@ -12,15 +12,12 @@ from __future__ import annotations
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from preference_model import (  # noqa: E402
     InMemoryStateStore,
@@ -82,7 +79,7 @@ def main() -> None:
             measure(model, np.random.default_rng(1), ids)  # warm-up: states exist, caches hot
             rows.append((name, measure(model, np.random.default_rng(2), ids)))
     print(f"\nmachine: {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}; command: python benchmarks/preference_latency.py\n")
+          f"{platform.python_version()}; command: python -m benchmarks.preference_latency\n")
     print("| state store | learn_one p50 / p99 ms (target p99 <= 5) | "
           "rank 500 candidates p50 / p99 ms (target p99 <= 10) |")
     print("|---|---|---|")

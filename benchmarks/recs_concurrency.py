@@ -1,8 +1,8 @@
 """Recommendations throughput at 1, 4 and 16 concurrent clients, before and after the
 preference model stopped holding its process-wide lock across state I/O (issue 11, item 6).
 
-    python benchmarks/recs_concurrency.py                  # before = the commit before it
-    python benchmarks/recs_concurrency.py --before f6a3348 --seconds 20 --customers 300
+    python -m benchmarks.recs_concurrency                  # before = the commit before it
+    python -m benchmarks.recs_concurrency --before f6a3348 --seconds 20 --customers 300
 
 Both variants run in this one invocation on the same machine: the code of `--before` is
 checked out into a temporary `git worktree`, the code of this checkout is the "after".

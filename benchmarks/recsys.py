@@ -2,7 +2,7 @@
 
     .venv/bin/pip install --no-deps recbole==1.2.1
     .venv/bin/pip install colorlog colorama "pandas<3" texttable tabulate
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/recsys.py --out var/recsys.json
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.recsys --out var/recsys.json
     # or in parts: --only-recbole | --skip-recbole --skip-prequential | --only-prequential
 
 Three measurements, all in one run:
@@ -40,7 +40,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from preference_model import (  # noqa: E402
     InMemoryStateStore,
@@ -393,7 +392,7 @@ def latency(model: PreferenceModel, n: int = 2000) -> dict[str, Any]:
         for store_name, store in (("memory", InMemoryStateStore()),
                                   ("sqlite", SQLiteStateStore(Path(tmp) / "s.db"))):
             model.store = store
-            model._cache.clear()
+            model.invalidate()  # every cached state: a new store
             learn, rank = [], []
             base = datetime(1998, 5, 1, tzinfo=UTC).timestamp()
             for k in range(n):

@@ -1,6 +1,6 @@
 """MovieLens-100K: popularity bias and demographic fairness of the top-10 lists.
 
-    HF_HUB_OFFLINE=1 nice -n 19 .venv/bin/python benchmarks/recsys_bias.py \\
+    HF_HUB_OFFLINE=1 nice -n 19 .venv/bin/python -m benchmarks.recsys_bias \\
         --threads 2 --out var/recsys_bias.json
     # smoke run (1 epoch each, ~1 minute): --quick --threads 1
     # before the model takes demographics: --no-demographics
@@ -57,10 +57,7 @@ from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import recsys as R  # noqa: E402
-
+import benchmarks.recsys as R  # noqa: E402
 from preference_model import (  # noqa: E402
     Consent,
     InMemoryStateStore,

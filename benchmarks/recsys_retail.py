@@ -1,7 +1,7 @@
 """Buy it again on a real retail log: Tailor vs own most-bought vs popularity vs item-kNN.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/recsys_retail.py            # tune + test
-    .venv/bin/python benchmarks/recsys_retail.py --data PATH --epochs 10 --out var/r.json
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.recsys_retail            # tune + test
+    .venv/bin/python -m benchmarks.recsys_retail --data PATH --epochs 10 --out var/r.json
 
 Data: UCI Online Retail, 2010-12-01..2011-07-31 (../shared/data/online_retail_dev). The
 protocol of its README: keep lines with a customer and a positive quantity; train on lines
@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from preference_model import (  # noqa: E402
     InMemoryStateStore,
@@ -50,7 +49,7 @@ K = 10
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "online_retail_dev" / "online_retail_dev.csv.gz"
 VALID_START = datetime(2011, 5, 1, tzinfo=UTC)
 TEST_START = datetime(2011, 6, 1, tzinfo=UTC)
-GRID_WEIGHT = (2.0, 4.0, 8.0)
+GRID_WEIGHT = (8.0, 16.0, 32.0, 64.0, 128.0)
 GRID_HORIZON = (0.0, 30.0, 60.0)
 
 

@@ -1,8 +1,8 @@
 """ReDial benchmark: does chat extraction read real seekers' likes and dislikes?
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/redial.py            # lexicon (+ classifier
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial            # lexicon (+ classifier
                                                                       #  if its weights exist)
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/redial.py --limit 200 --scorer lexicon
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --limit 200 --scorer lexicon
 
 Data: /work/shared/data/redial/valid_data.jsonl (ReDial, movie-recommendation dialogues).
 Each dialogue has a seeker (``initiatorWorkerId``) and, per movie mentioned in the dialogue,
@@ -44,7 +44,6 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.chat.extract import (  # noqa: E402
     SentimentScorer,
@@ -223,7 +222,7 @@ def main() -> None:
         results.append(evaluate(data, preds, f"extraction, {name}"))
         results.append(evaluate(data, preds, f"extraction, {name} + liked prior", prior=True))
 
-    cmd = "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/redial.py " + " ".join(sys.argv[1:])
+    cmd = "HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial " + " ".join(sys.argv[1:])
     print(f"ReDial {args.data.name}: {len(data)} dialogues, {len(gold)} seeker-annotated "
           f"movies (liked {gold.count(1)}, disliked {gold.count(0)}, unsaid {gold.count(2)}); "
           f"threshold {THRESHOLD}\n")

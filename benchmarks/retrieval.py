@@ -1,7 +1,7 @@
 """Retrieval benchmark: vector index vs. exact NumPy search, and real-text quality.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/retrieval.py --quick   # 100k only, ~2-4 min
-    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/retrieval.py --full    # + 1M (IVF), ~25 min
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.retrieval --quick   # 100k only, ~2-4 min
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.retrieval --full    # + 1M (IVF), ~25 min
 
 Part 1, synthetic: 384-d unit vectors, two distributions.
   * uniform: i.i.d. random directions. The worst case for any ANN index: in 384
@@ -14,7 +14,8 @@ Part 1, synthetic: 384-d unit vectors, two distributions.
   Filtered rows use a 10%-selectivity mask (a random "category" column), with
   the mask computed inside the timed query, against a filtered exact ground truth.
 
-Part 2, Amazon Scientific (/work/shared/data/amazon_scientific): MiniLM embedding
+Part 2, Amazon Scientific (`--data`, default ../shared/data/amazon_scientific beside the
+  repository): MiniLM embedding
   throughput, and next-item HR@10 / NDCG@10 on the test split using each user's
   last history item (its title, brand, category text) as the query, excluding that
   item, for dense, BM25 and hybrid search.
@@ -43,13 +44,12 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import numpy as np  # noqa: E402
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from retrieval import CatalogIndex, Embedder, Filters, Item  # noqa: E402
 from retrieval.vectors import VectorIndex, VectorIndexConfig  # noqa: E402
 
 DIM = 384
-DATA = Path("/work/shared/data/amazon_scientific")
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = "../shared/data/amazon_scientific"  # relative to the repository root
 
 
 def log(msg: str) -> None:
@@ -192,9 +192,9 @@ def bench_vectors(
     return rows
 
 
-def load_amazon() -> tuple[list[Item], dict[str, str], list[tuple[list[str], str]]]:
+def load_amazon(data: Path) -> tuple[list[Item], dict[str, str], list[tuple[list[str], str]]]:
     items: list[Item] = []
-    for line in (DATA / "Scientific.text").read_text(encoding="utf-8").splitlines()[1:]:
+    for line in (data / "Scientific.text").read_text(encoding="utf-8").splitlines()[1:]:
         item_id, _, text = line.partition("\t")
         parts = [p.strip() for p in text.strip().rstrip(".").split(". ")]
         # "Title. Category words. Brand." -- titles may hold ". " themselves
@@ -204,22 +204,22 @@ def load_amazon() -> tuple[list[Item], dict[str, str], list[tuple[list[str], str
         items.append(Item(id=item_id, title=title[:300] or item_id, brand=brand[:120],
                           category=category or "Unknown", price=0.0, stock=1))
     index_to_id = {}
-    for line in (DATA / "Scientific.item2index").read_text().splitlines():
+    for line in (data / "Scientific.item2index").read_text().splitlines():
         item_id, _, idx = line.partition("\t")
         index_to_id[idx.strip()] = item_id
     tests = []
-    for line in (DATA / "Scientific.test.inter").read_text().splitlines()[1:]:
+    for line in (data / "Scientific.test.inter").read_text().splitlines()[1:]:
         _, hist, target = line.split("\t")
         tests.append(([index_to_id[h] for h in hist.split()], index_to_id[target.strip()]))
     return items, index_to_id, tests
 
 
-def bench_text() -> tuple[list[tuple[str, str]], list[tuple[str, float, float]]]:
+def bench_text(data: Path) -> tuple[list[tuple[str, str]], list[tuple[str, float, float]]]:
     import torch
 
     torch.set_num_threads(THREADS)
     log("Amazon Scientific: loading MiniLM")
-    items, _, tests = load_amazon()
+    items, _, tests = load_amazon(data)
     embedder = Embedder(cache_size=0)
     texts = [i.search_text() for i in items]
     t = time.perf_counter()
@@ -264,7 +264,11 @@ def main() -> None:
     ap.add_argument("--ann-1m", choices=["hnsw", "ivf"], default="ivf",
                     help="index at 1M (HNSW build takes >30 min on 1 shared core)")
     ap.add_argument("--sizes", default="", help="comma list overriding --quick/--full")
-    ap.add_argument("--data", default="uniform,clustered", help="comma list: uniform,clustered")
+    ap.add_argument("--dist", default="uniform,clustered",
+                    help="synthetic distributions, comma list: uniform,clustered")
+    ap.add_argument("--data", type=Path, default=Path(DEFAULT_DATA),
+                    help="the Amazon Scientific directory (a relative path is taken from the "
+                    f"repository root; default {DEFAULT_DATA})")
     ap.add_argument("--threads", type=int, default=1, help="BLAS/OpenMP/torch threads")
     ap.add_argument("--no-text", action="store_true", help="skip the Amazon text part")
     args = ap.parse_args()
@@ -275,12 +279,13 @@ def main() -> None:
     for n in sizes:
         ann = args.ann if n <= 100_000 else args.ann_1m
         knobs = [64, 128, 256] if ann == "hnsw" else [16, 64, 128]
-        for kind in args.data.split(","):
+        for kind in args.dist.split(","):
             rows += bench_vectors(kind, n, ann, knobs, nq=1000,
                                   n_single=200 if n <= 100_000 else 100)
-    facts, quality = ([], []) if args.no_text else bench_text()
+    data = args.data if args.data.is_absolute() else ROOT / args.data
+    facts, quality = ([], []) if args.no_text else bench_text(data)
 
-    cmd = "HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/retrieval.py " + " ".join(sys.argv[1:])
+    cmd = "HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.retrieval " + " ".join(sys.argv[1:])
     print(f"## Retrieval\n\n`{cmd}` on {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} cores shared with other jobs (noisy), {THREADS} thread(s), "
           f"{time.strftime('%Y-%m-%d')}.\n")

@@ -1,7 +1,7 @@
 """Property-based contract run: schemathesis against the real app, as staff and as the widget.
 
-    python benchmarks/schemathesis_run.py                    # 400 examples per operation
-    python benchmarks/schemathesis_run.py --examples 20      # the short CI pass
+    python -m benchmarks.schemathesis_run                    # 400 examples per operation
+    python -m benchmarks.schemathesis_run --examples 20      # the short CI pass
 
 Starts `tailor serve` in a subprocess on a fresh SQLite database (search index, preference
 model and the chat pipeline with the mock LLM all on, rate limits off so that generated

@@ -11,6 +11,7 @@ Front door::
     model.next_question("c1", candidates)
 """
 
+from preference_model.config import SENSITIVE_TOPICS, PreferenceConfig
 from preference_model.errors import (
     ConsentRequiredError,
     InvalidSignalError,
@@ -23,7 +24,7 @@ from preference_model.errors import (
     UnknownItemError,
 )
 from preference_model.migrate import HistorySource, Replay
-from preference_model.model import SENSITIVE_TOPICS, PreferenceConfig, PreferenceModel
+from preference_model.model import PreferenceModel
 from preference_model.network import NetConfig, PreferenceNet
 from preference_model.pretrain import Interaction, PretrainConfig, PretrainReport, pretrain
 from preference_model.results import PreferenceView, Probe, Profile, Reason, Scored

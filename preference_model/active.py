@@ -21,8 +21,8 @@ from preference_model.results import Probe
 from preference_model.signals import Consent
 
 if TYPE_CHECKING:
-    from preference_model.model import PreferenceModel
     from preference_model.state import CustomerState
+    from preference_model.view import ModelView
 
 
 def _entropy(p: float) -> float:
@@ -30,7 +30,7 @@ def _entropy(p: float) -> float:
     return -(p * math.log(p) + (1 - p) * math.log(1 - p))
 
 
-def best_probe(model: PreferenceModel, state: CustomerState | None, rows: np.ndarray,
+def best_probe(model: ModelView, state: CustomerState | None, rows: np.ndarray,
                z: np.ndarray, var: np.ndarray, consent: Consent) -> Probe | None:
     items = model.items
     assert items is not None
@@ -58,7 +58,7 @@ def best_probe(model: PreferenceModel, state: CustomerState | None, rows: np.nda
         if taste is not None and (key in taste.suppressed
                                   or key.partition("=")[0] in answered):
             continue
-        if not consent.sensitive and model._sensitive_key(key):
+        if not consent.sensitive and model.is_sensitive_key(key):
             continue
         f = counts[jj] / n
         pref = taste.inferred.get(key) if taste is not None else None

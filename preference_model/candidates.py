@@ -150,7 +150,7 @@ class Generators:
         scores = self.model._similar_scores(st, role, pop.similar)
         if scores is None:
             return np.zeros(0, dtype=np.int64)
-        hist, rows = self.model._history(st, role)
+        hist, rows = self.model.history(st, role)
         touched = np.unique(pop.similar.idx[rows].ravel())
         touched = touched[touched >= 0]
         touched = touched[scores[touched] > 0]

@@ -11,8 +11,8 @@ from preference_model.results import Reason, ReasonKind
 from preference_model.signals import Context
 
 if TYPE_CHECKING:
-    from preference_model.model import PreferenceModel
     from preference_model.state import CustomerState, HistoryEntry
+    from preference_model.view import ModelView
 
 _VERBS = {
     "purchase": "bought", "add_to_cart": "added to your cart", "click": "clicked",
@@ -55,7 +55,7 @@ def _said(key: str, value: float, hard: bool) -> str:
 
 
 class Explainer:
-    def __init__(self, model: PreferenceModel, state: CustomerState | None, role: str,
+    def __init__(self, model: ModelView, state: CustomerState | None, role: str,
                  context: Context, at: float, now: float | None = None) -> None:
         # `now`: the events' time the repurchase term was judged at (default `at`).
         self.model, self.state, self.role, self.context, self.at = (
@@ -71,7 +71,7 @@ class Explainer:
         self._hist_rows: np.ndarray | None = None
         self._hist: list[HistoryEntry] = []
         if state is not None:
-            hist, rows = model._history(state, role, positive=True)
+            hist, rows = model.history(state, role, positive=True)
             self._hist = hist
             if hist:
                 emb = items.content[rows]
@@ -169,7 +169,7 @@ class Explainer:
         assert items is not None and self.state is not None
         item_id = items.ids[row]
         log = self.state.purchases[self.role][item_id]
-        return (reason_text(self.model._due(item_id, row, log, self.now)), weight,
+        return (reason_text(self.model.due(item_id, row, log, self.now)), weight,
                 "repurchase")
 
     def _similar_reason(self, row: int, weight: float) -> tuple[str, float, ReasonKind]:

@@ -28,7 +28,6 @@ process by (customer, version).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -39,7 +38,7 @@ import time
 import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +46,11 @@ from typing import Any, TypeVar
 import numpy as np
 
 from preference_model.candidates import Budget, Generators, Proposal, RepurchaseSource, propose
+from preference_model.config import (  # re-exported: the public names live here too
+    Population,
+    PreferenceConfig,
+    fingerprint,
+)
 from preference_model.errors import (
     ConsentRequiredError,
     InvalidSignalError,
@@ -84,110 +88,9 @@ from preference_model.similar import ItemNeighbors, recency_weighted
 from preference_model.state import AttrPref, CustomerState, HistoryEntry, Taste
 from preference_model.store import InMemoryStateStore, StateStore
 
-# Topics never learned or used without the customer's "sensitive" consent. Same list as
-# retrieval.catalog.SENSITIVE_TOPICS; copied so this package needs no pydantic import.
-SENSITIVE_TOPICS: frozenset[str] = frozenset({
-    "health", "pregnancy", "religion", "sexuality", "financial_hardship", "politics",
-    "ethnicity", "disability", "mental_health", "addiction",
-})
-
 DAY = 86_400.0
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-
-@dataclass(frozen=True)
-class PreferenceConfig:
-    """Hyper-parameters of the online learner (the population weights live elsewhere)."""
-
-    dim: int | None = None  # latent size; None = the content embedding size
-    seed: int = 0
-    exploration: float = 0.0  # Thompson sampling scale in rank(); 0 = greedy
-    # Popularity discount in rank()'s order (not in the probabilities): the ranking key
-    # loses `novelty` x the item's standardized log-popularity; more of the catalog and of
-    # its long tail gets shown, at some accuracy (BENCHMARKS.md: the trade-off measured).
-    novelty: float = 0.0
-    prior_precision: float = 1.0
-    max_precision: float = 200.0  # caps certainty so a customer can always move (drift)
-    long_memory_days: float = 30.0  # evidence older than this fades back to the prior
-    session_halflife_min: float = 30.0
-    recency_halflife_days: float = 7.0  # late-arriving (backfilled) events weigh less
-    session_lr: float = 0.6
-    pair_lr: float = 0.5  # pairwise (BPR-style) step against the model's own favourites
-    online_negatives: int = 2  # hard negatives per positive event, from a sample of 16
-    taste_memory_days: float = 120.0  # unrefreshed inferred tastes fade back to the prior
-    attr_lr: float = 0.5
-    attr_decay: float = 0.02
-    context_lr: float = 0.1
-    sentiment_scale: float = 0.8
-    stated_weight: float = 3.0
-    constraint_penalty: float = 8.0
-    pop_weight: float = 0.3
-    bias: float = -1.0
-    # Taste shifts (see _shift_check): a positive event the long-term taste scores more than
-    # `shift_margin` below the customer's last `shift_window` choices forgets up to
-    # `surprise_forget` of that taste and its certainty (0 = never).
-    surprise_forget: float = 0.5
-    shift_margin: float = 2.0
-    shift_window: int = 50
-    shift_min_history: int = 5
-    cohort_after: int = 3
-    cohort_until: int = 30
-    history_size: int = 200  # also the item-to-item term's memory (200 beats 50 by 0.04 NDCG)
-    cache_size: int = 10_000
-    max_retries: int = 16
-    # A state from another latent space (a retrained prior) is rebuilt by replaying at most
-    # this many of the customer's newest interactions (migrate.py).
-    rebuild_max_events: int = 1000
-    # Buy it again (repurchase.py): the weight of the "due again" term, the demotion of a
-    # bought item that is (learned or overridden) never bought twice, and the shop's
-    # overrides {"item id" | "attr=value" | "category": "repeat" | "never" | rate in [0, 1]}.
-    # Weight and overdue were tuned on a validation month of the retail log (BENCHMARKS.md).
-    repurchase_weight: float = 3.0
-    repurchase_never_penalty: float = 4.0
-    repurchase_never_below: float = 0.03  # a learned rate below this counts as "never"
-    repurchase_shrink: float = 2.0  # pseudo-occasions of the item's rate per customer
-    repurchase_overdue: float = 3.0  # intervals overdue for the push to halve
-    # Due within this many days counts as due now (a shop mailing monthly wants ~30).
-    repurchase_horizon_days: float = 0.0
-    repurchase_merge_hours: float = 12.0  # purchases this close are one order
-    repurchase_max_items: int = 500  # purchase logs kept per customer and role
-    repurchase_overrides: Mapping[str, object] = field(default_factory=dict)
-    event_weights: EventWeights = field(default_factory=EventWeights)
-    sensitive_topics: frozenset[str] = SENSITIVE_TOPICS
-
-
-@dataclass
-class Population:
-    """Weights shared by all customers: fitted by `pretrain`, or a content-only default."""
-
-    W: np.ndarray  # (dim, content_dim)
-    q: np.ndarray  # (n_items, dim) learned item factors, row-aligned with the ItemTable
-    item_bias: np.ndarray  # (n_items,)
-    bias: float
-    w_pop: float
-    prior_mean: np.ndarray  # (dim,)
-    prior_precision: np.ndarray  # (dim,)
-    cohorts: np.ndarray | None = None  # (K, dim) k-means centroids of customer vectors
-    context: dict[str, np.ndarray] = field(default_factory=dict)
-    pretrained: bool = False
-    # "customers who chose X also chose this" (fitted by pretrain; None = not fitted)
-    similar: ItemNeighbors | None = None
-    # Names the latent space every customer state is stamped with (see migrate.py): a
-    # content hash of the trained prior, or the default's shape.
-    version: str = ""
-    trained_at: float = 0.0  # POSIX seconds of the training run; 0 = not trained
-    # Learned repeat rates / intervals per item and category (None = not fitted: defaults).
-    repeat: RepeatStats | None = None
-
-
-def fingerprint(pop: Population) -> str:
-    """Content hash of what defines the latent space (projection, factors, prior)."""
-    h = hashlib.sha256()
-    for arr in (pop.W, pop.q, pop.prior_mean, pop.prior_precision,
-                pop.cohorts if pop.cohorts is not None else np.zeros(0)):
-        h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
-    return f"trained-{h.hexdigest()[:16]}"
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
@@ -362,10 +265,14 @@ class PreferenceModel:
             while len(self._cache) > self.config.cache_size:
                 self._cache.popitem(last=False)
 
-    def invalidate(self, customer_id: str) -> None:
-        """Drop the cached state (the next use reads the store)."""
+    def invalidate(self, customer_id: str | None = None) -> None:
+        """Drop the cached state of one customer, or of everyone (None): the next use
+        reads the store (after another process wrote it, or the store was swapped)."""
         with self._cache_lock:
-            self._cache.pop(customer_id, None)
+            if customer_id is None:
+                self._cache.clear()
+            else:
+                self._cache.pop(customer_id, None)
 
     def _load(self, customer_id: str, *, persist: bool = True,
               remember: bool = True) -> CustomerState | None:
@@ -599,10 +506,11 @@ class PreferenceModel:
             return True
         if attribute is not None:
             name, value = parse_attribute(attribute)
-            return self._sensitive_key(f"{name}={value}")
+            return self.is_sensitive_key(f"{name}={value}")
         return False
 
-    def _sensitive_key(self, key: str) -> bool:
+    def is_sensitive_key(self, key: str) -> bool:
+        """Whether an attribute key ("name=value") touches a sensitive topic."""
         name, _, value = key.partition("=")
         topics = self.config.sensitive_topics
         return name in topics or value in topics
@@ -717,7 +625,7 @@ class PreferenceModel:
         taste.short -= cfg.session_lr * g * v
         step = cfg.attr_lr * g / math.sqrt(items.n_attr[row])
         for key in items.attr_keys(row):
-            if key in taste.suppressed or (self._sensitive_key(key) and not consent.sensitive):
+            if key in taste.suppressed or (self.is_sensitive_key(key) and not consent.sensitive):
                 continue
             pref = taste.inferred.get(key) or AttrPref(0.0, 0.0, source, t)
             pref.value = (pref.value - step) * (1.0 - cfg.attr_decay)
@@ -734,7 +642,7 @@ class PreferenceModel:
                 taste.context[k] = float(np.clip(taste.context.get(k, 0.0) - cfg.context_lr * g,
                                                  -2.0, 2.0))
 
-    def _history(self, st: CustomerState, role: str, *, positive: bool = False,
+    def history(self, st: CustomerState, role: str, *, positive: bool = False,
                  last: int | None = None) -> tuple[list[HistoryEntry], np.ndarray]:
         """The history entries of `role` whose items are still in the catalog (only the
         positive ones if asked; `last` looks at the newest entries only), and their rows."""
@@ -756,7 +664,7 @@ class PreferenceModel:
         history) or a broad one (new choices score like old ones) is not affected."""
         cfg = self.config
         assert self.population is not None
-        _, rows = self._history(st, role, positive=True, last=cfg.shift_window)
+        _, rows = self.history(st, role, positive=True, last=cfg.shift_window)
         if len(rows) < cfg.shift_min_history:
             return
         typical = float(np.mean(self._V[rows] @ taste.long))
@@ -816,7 +724,7 @@ class PreferenceModel:
             cfg.cohort_after <= st.own.n_signals <= cfg.cohort_until
         ):
             return
-        hist, rows = self._history(st, "self")
+        hist, rows = self.history(st, "self")
         if not hist:
             return
         w = np.array([h.weight for h in hist])
@@ -845,7 +753,9 @@ class PreferenceModel:
         newest = max(self.event_clock, st.updated_at if st is not None else 0.0)
         return min(wall, newest) if newest > 0 else wall
 
-    def _due(self, item_id: str, row: int, log: PurchaseLog, now: float) -> Due:
+    def due(self, item_id: str, row: int, log: PurchaseLog, now: float) -> Due:
+        """How due a repeat purchase of the item is at `now` (the repurchase term's input,
+        and the words explain.py says about it)."""
         items, pop = self._require()
         cfg = self.config
         stats = pop.repeat or RepeatStats.default()
@@ -853,7 +763,9 @@ class PreferenceModel:
         prior = stats.prior(item_id, category)
         rate = overridden_rate(prior.rate, self._parsed_overrides(),
                                [item_id, *items.attr_keys(row), category])
-        params = RepeatParams(cfg.repurchase_weight, cfg.repurchase_never_penalty,
+        weight = cfg.repurchase_weight if pop.repeat is not None \
+            else cfg.repurchase_untrained_weight
+        params = RepeatParams(weight, cfg.repurchase_never_penalty,
                               cfg.repurchase_never_below, cfg.repurchase_shrink,
                               overdue=cfg.repurchase_overdue,
                               horizon_days=cfg.repurchase_horizon_days)
@@ -884,7 +796,7 @@ class PreferenceModel:
         taste = st.taste(role)
         for j in hit:
             item_id, lg = bought[int(rows[j])]
-            term = self._due(item_id, int(rows[j]), lg, now).term
+            term = self.due(item_id, int(rows[j]), lg, now).term
             out[j] = 0.0 if term > 0 and self._repurchase_blocked(taste, int(rows[j])) else term
         return out
 
@@ -918,7 +830,7 @@ class PreferenceModel:
             if st is None:
                 return []
             now = self._repurchase_now(st, at)
-            out = [self._due(i, items.index[i], lg, now)
+            out = [self.due(i, items.index[i], lg, now)
                    for i, lg in st.purchases.get(role, {}).items()
                    if i in items.index and not items.removed[items.index[i]]]
             taste = st.taste(role)
@@ -1014,7 +926,7 @@ class PreferenceModel:
                         similar: ItemNeighbors) -> np.ndarray | None:
         """The item-to-item term over this taste's history: older entries count less
         (half-life `long_memory_days`, relative to the newest) so a shifted taste wins."""
-        hist, rows = self._history(st, role)
+        hist, rows = self.history(st, role)
         if not hist:
             return None
         at = np.fromiter((h.at for h in hist), dtype=np.float64, count=len(hist))
@@ -1311,7 +1223,7 @@ class PreferenceModel:
             row = items.row(item_id)
             if st is None or st.own.n_signals < min_signals:
                 return None
-            _, liked = self._history(st, "self", positive=True)
+            _, liked = self.history(st, "self", positive=True)
             if not len(liked):
                 return None
             rows = np.array([row, *liked])

@@ -42,6 +42,9 @@ class Interaction:
     at: datetime | None = None
     context: Mapping[str, object] = field(default_factory=dict)
     event_type: str | None = None
+    # Units bought, when `value` carries a weight rather than the quantity (a shop's stored
+    # events): the repeat statistics need both. None: `value` of a purchase is the quantity.
+    quantity: float | None = None
     # {"gender": "f", "age": "25-34"}: the population learns one offset per value, which a
     # customer's ranking uses only with their consent for that purpose (Consent.demographic)
     demographics: Mapping[str, str] = field(default_factory=dict)
@@ -131,7 +134,8 @@ def _to_triples(model: PreferenceModel, interactions: Iterable[Interaction | Sig
             value = float(it.value) if it.event_type is None else \
                 weights.weight(it.event_type, float(it.value))
             demographics = it.demographics
-            quantity = float(it.value) if it.event_type == "purchase" else 0.0
+            quantity = it.quantity if it.quantity is not None else \
+                float(it.value) if it.event_type == "purchase" else 0.0
         else:
             raise InvalidSignalError(f"interaction {n}: expected Interaction or Signal, "
                                      f"got {type(it).__name__}")

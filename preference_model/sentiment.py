@@ -22,11 +22,10 @@ from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 if TYPE_CHECKING:
-    from transformers import BertModel, PreTrainedTokenizerBase
+    from transformers import BertConfig, BertModel, PreTrainedTokenizerBase
 
 __all__ = [
     "DEFAULT_WEIGHTS_DIR",
@@ -66,62 +65,42 @@ class SentimentConfig:
 # --------------------------------------------------------------------------- network
 
 
-class TopLayer(nn.Module):
-    """One post-LayerNorm BERT layer, written out so that it does not depend on the
-    internals of a given transformers release. Weights load from a ``BertLayer``."""
+# The artifact's tensor names (written before the head used transformers' BertLayer) ->
+# the BertLayer's own names; both load.
+ARTIFACT_NAMES = {
+    "query": "attention.self.query",
+    "key": "attention.self.key",
+    "value": "attention.self.value",
+    "attn_out": "attention.output.dense",
+    "attn_norm": "attention.output.LayerNorm",
+    "ffn_in": "intermediate.dense",
+    "ffn_out": "output.dense",
+    "ffn_norm": "output.LayerNorm",
+}
 
-    def __init__(self, cfg: SentimentConfig) -> None:
-        super().__init__()
-        h = cfg.hidden_size
-        self.num_heads = cfg.num_attention_heads
-        self.dropout_p = cfg.dropout
-        self.query = nn.Linear(h, h)
-        self.key = nn.Linear(h, h)
-        self.value = nn.Linear(h, h)
-        self.attn_out = nn.Linear(h, h)
-        self.attn_norm = nn.LayerNorm(h, eps=cfg.layer_norm_eps)
-        self.ffn_in = nn.Linear(h, cfg.intermediate_size)
-        self.ffn_out = nn.Linear(cfg.intermediate_size, h)
-        self.ffn_norm = nn.LayerNorm(h, eps=cfg.layer_norm_eps)
-        self.dropout = nn.Dropout(cfg.dropout)
 
-    # our name -> name inside transformers' BertLayer
-    BERT_NAMES = {
-        "query": "attention.self.query",
-        "key": "attention.self.key",
-        "value": "attention.self.value",
-        "attn_out": "attention.output.dense",
-        "attn_norm": "attention.output.LayerNorm",
-        "ffn_in": "intermediate.dense",
-        "ffn_out": "output.dense",
-        "ffn_norm": "output.LayerNorm",
-    }
+def bert_layer_config(cfg: SentimentConfig) -> BertConfig:
+    from transformers import BertConfig
 
-    def load_bert_layer(self, bert_layer: nn.Module) -> None:
-        src = bert_layer.state_dict()
-        state = {}
-        for ours, theirs in self.BERT_NAMES.items():
-            for p in ("weight", "bias"):
-                state[f"{ours}.{p}"] = src[f"{theirs}.{p}"]
-        self.load_state_dict(state)
+    config = BertConfig(hidden_size=cfg.hidden_size,
+                        num_attention_heads=cfg.num_attention_heads,
+                        intermediate_size=cfg.intermediate_size,
+                        layer_norm_eps=cfg.layer_norm_eps, hidden_act="gelu",
+                        hidden_dropout_prob=cfg.dropout,
+                        attention_probs_dropout_prob=cfg.dropout)
+    config._attn_implementation = "sdpa"  # as the packaged encoder runs
+    return config
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor) -> torch.Tensor:
-        b, t, h = x.shape
 
-        def heads(y: torch.Tensor) -> torch.Tensor:
-            return y.view(b, t, self.num_heads, h // self.num_heads).transpose(1, 2)
-
-        # key_mask: (b, t) bool, True = real token; broadcast over heads and queries
-        attn = F.scaled_dot_product_attention(
-            heads(self.query(x)),
-            heads(self.key(x)),
-            heads(self.value(x)),
-            attn_mask=key_mask[:, None, None, :],
-            dropout_p=self.dropout_p if self.training else 0.0,
-        )
-        attn = attn.transpose(1, 2).reshape(b, t, h)
-        x = self.attn_norm(x + self.dropout(self.attn_out(attn)))
-        return self.ffn_norm(x + self.dropout(self.ffn_out(F.gelu(self.ffn_in(x)))))
+def _artifact_to_bert(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Rename an artifact's `layers.<i>.<ours>.<p>` tensors to BertLayer names."""
+    out = {}
+    for key, value in state.items():
+        parts = key.split(".")
+        if parts[0] == "layers" and len(parts) == 4 and parts[2] in ARTIFACT_NAMES:
+            key = f"layers.{parts[1]}.{ARTIFACT_NAMES[parts[2]]}.{parts[3]}"
+        out[key] = value
+    return out
 
 
 class SentimentHead(nn.Module):
@@ -129,7 +108,10 @@ class SentimentHead(nn.Module):
 
     def __init__(self, cfg: SentimentConfig) -> None:
         super().__init__()
-        self.layers = nn.ModuleList(TopLayer(cfg) for _ in range(cfg.num_top_layers))
+        from transformers.models.bert.modeling_bert import BertLayer
+
+        bert_cfg = bert_layer_config(cfg)
+        self.layers = nn.ModuleList(BertLayer(bert_cfg) for _ in range(cfg.num_top_layers))
         self.dropout = nn.Dropout(cfg.dropout)
         self.classifier = nn.Linear(cfg.hidden_size, 2)
 
@@ -137,12 +119,17 @@ class SentimentHead(nn.Module):
         """Start the top layers from the base model's own layers (the fine-tuning start)."""
         base_layers = list(cast(nn.ModuleList, bert.encoder.layer))
         for i, layer in enumerate(self.layers):
-            cast(TopLayer, layer).load_bert_layer(base_layers[first_layer + i])
+            layer.load_state_dict(base_layers[first_layer + i].state_dict())
+
+    def load_artifact(self, state: dict[str, torch.Tensor]) -> None:
+        """Load the committed weights (artifact names or BertLayer names)."""
+        self.load_state_dict(_artifact_to_bert(state))
 
     def pooled(self, hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        key_mask = mask.bool()
+        # BERT's additive mask over keys: 0 for real tokens, the dtype's minimum for padding.
+        additive = (1.0 - mask[:, None, None, :].to(hidden.dtype)) * torch.finfo(hidden.dtype).min
         for layer in self.layers:
-            hidden = layer(hidden, key_mask)
+            hidden = layer(hidden, additive)
         m = mask.to(hidden.dtype).unsqueeze(-1)
         return (hidden * m).sum(1) / m.sum(1).clamp(min=1.0)
 
@@ -243,7 +230,7 @@ class SentimentClassifier:
             if not path.is_file():
                 raise SentimentWeightsError(
                     f"sentiment weights file missing: {path} "
-                    "(train them with `python scripts/train_sentiment.py`)"
+                    "(train them with `python -m scripts.train_sentiment`)"
                 )
         metadata = json.loads(meta_path.read_text())
         config = SentimentConfig(**metadata["config"])
@@ -268,7 +255,7 @@ class SentimentClassifier:
         head = SentimentHead(config)
         state = {k: v.float() for k, v in load_file(str(weights_path)).items()}
         try:
-            head.load_state_dict(state)
+            head.load_artifact(state)
         except RuntimeError as exc:
             raise SentimentWeightsError(f"{weights_path} does not fit the network: {exc}") from exc
         return cls(tokenizer, bottom, head, config, metadata)

@@ -1,6 +1,6 @@
 """Fine-tune the top layers of the packaged MiniLM on SST-2 and save them.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_sentiment.py --threads 1
+    HF_HUB_OFFLINE=1 .venv/bin/python -m scripts.train_sentiment --threads 1
 
 (--threads 1 on a shared machine: oversubscribed OpenMP threads spin and slow down ~10x.)
 
@@ -28,7 +28,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -267,7 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "command": " ".join(
             [
-                "python scripts/train_sentiment.py",
+                "python -m scripts.train_sentiment",
                 shlex.join(sys.argv[1:] if argv is None else argv),
             ]
         ).rstrip(),

@@ -17,7 +17,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 PG_SERVER = os.environ.get("TAILOR_TEST_PG", "postgresql+psycopg://root@127.0.0.1:5432")
 
 

@@ -1,4 +1,12 @@
-"""FastAPI dependencies: database session, runtime, authentication, rate limits."""
+"""FastAPI dependencies: database session, runtime, authentication, rate limits, and the
+components and the person a route works with.
+
+Routes declare what they need with the aliases below (`SearchDep`, `PrefsDep`, `ChatDep`,
+`SubjectDep`, ...); a disabled component is a 503 here, so no route checks for it. FastAPI
+runs dependencies before it reports the request's validation errors, so a route that takes
+client input calls `get_search(rt)` (etc.) in its body instead: a bad request stays a 422
+on a server where the component is disabled. Every dependency that touches the database is
+a plain `def`: FastAPI runs it on the thread pool, never on the event loop."""
 
 from __future__ import annotations
 
@@ -10,8 +18,13 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from app.chat.pipeline import TurnPipeline
+from app.errors import DependencyUnavailable, Forbidden
 from app.runtime import Runtime
 from app.services.auth import Principal, Role, VisitorTokens
+from app.services.personalization import Personalization
+from app.services.search import SearchRuntime
+from app.services.subjects import Subject, subject
 from app.services.tombstones import refuse_erased_visitor
 
 
@@ -133,3 +146,54 @@ def widget_visitor(request: Request, rt: RuntimeDep, principal: Principal) -> st
     if refresh is not None:
         request.state.visitor_token_refresh = refresh
     return visitor
+
+
+def get_visitor(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> str | None:
+    return widget_visitor(request, rt, principal)
+
+
+# The widget's own visitor (None for staff keys): the visitor-token check, written once.
+VisitorDep = Annotated[str | None, Depends(get_visitor)]
+
+
+def own_visitor(visitor: str | None, customer_id: str | None, refusal: str) -> None:
+    """A widget key acts only for the visitor its token names."""
+    if visitor is not None and customer_id != visitor:
+        raise Forbidden(refusal)
+
+
+def get_search(rt: RuntimeDep) -> SearchRuntime:
+    if rt.search is None:
+        raise DependencyUnavailable("search is not enabled on this server")
+    return rt.search
+
+
+def get_prefs(rt: RuntimeDep) -> Personalization:
+    if rt.prefs is None:
+        raise DependencyUnavailable("personalization is not enabled on this server")
+    return rt.prefs
+
+
+def get_chat(rt: RuntimeDep) -> TurnPipeline:
+    if rt.chat is None:
+        raise DependencyUnavailable("the chat assistant is not enabled on this server")
+    return rt.chat
+
+
+SearchDep = Annotated[SearchRuntime, Depends(get_search)]
+PrefsDep = Annotated[Personalization, Depends(get_prefs)]
+ChatDep = Annotated[TurnPipeline, Depends(get_chat)]
+
+
+def get_subject(customer_id: str, rt: RuntimeDep, visitor: VisitorDep) -> Subject:
+    """The person of a `/customers/{customer_id}/...` route with their consent; a widget's
+    own visitor gets a profile on first sight, staff get 404 for someone unknown."""
+    own_visitor(visitor, customer_id, "a widget key may only act for its own visitor")
+    with rt.sessions() as db:
+        found = subject(db, customer_id, create="visitor" if visitor is not None else None,
+                        personalization_default=rt.settings.default_consent_personalization)
+        db.commit()
+        return found
+
+
+SubjectDep = Annotated[Subject, Depends(get_subject)]

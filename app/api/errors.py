@@ -1,7 +1,10 @@
 """One JSON error shape for every failure: {"error": {"code", "message", "details",
 "request_id"}}.
 
-Expected errors are mapped by exception handlers (inside Starlette's ExceptionMiddleware).
+Expected errors are mapped by exception handlers (inside Starlette's ExceptionMiddleware):
+the service's own `ServiceError` tree (app/errors.py) carries its status, and every leaf of
+the libraries' `errors.py` trees is mapped once, in `LIBRARY_ERRORS` below, so routes let
+library errors through instead of catching them one by one.
 Unexpected ones are turned into the JSON 500 by `UnhandledErrorMiddleware`, which sits
 *inside* the request-id middleware: Starlette's own ServerErrorMiddleware would answer
 outside it (so without the id the message asks to quote) and then re-raise, and uvicorn
@@ -22,10 +25,11 @@ from sqlalchemy.exc import DataError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+import generation.errors as gen
+import preference_model.errors as pm
+import retrieval.errors as ret
 from app.errors import ServiceError
 from app.logging import request_id_var
-from preference_model import NotReadyError
-from retrieval import IndexNotReadyError
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +65,86 @@ def error_response(status: int, code: str, message: str, details: Any = None,
 _json = error_response  # the name the handlers below have always used
 
 
+def service_error_response(exc: ServiceError) -> JSONResponse:
+    return _json(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+
+def db_unavailable_response() -> JSONResponse:
+    return _json(503, "unavailable", "the database is busy or unreachable; retry shortly",
+                 headers={"Retry-After": "2"})
+
+
+def too_large_response(message: str) -> JSONResponse:
+    return _json(413, HTTP_CODES[413], message)
+
+
+RETRY_SOON = {"Retry-After": "5"}
+
+# Library error -> (status, code, headers). Looked up along the exception's MRO, so a leaf
+# not listed takes its parent's line; each library's base class closes its tree with 500.
+LIBRARY_ERRORS: dict[type[Exception], tuple[int, str, dict[str, str] | None]] = {
+    # retrieval/errors.py
+    ret.InvalidFilterError: (422, "invalid_input", None),
+    ret.InvalidRequestError: (422, "invalid_input", None),
+    ret.UnknownItemError: (404, "not_found", None),
+    ret.IndexNotReadyError: (503, "unavailable", RETRY_SOON),
+    ret.EmbeddingError: (500, "internal_error", None),
+    ret.IndexStorageError: (500, "internal_error", None),
+    ret.RetrievalError: (500, "internal_error", None),
+    # preference_model/errors.py
+    pm.UnknownItemError: (422, "invalid_input", None),
+    pm.InvalidSignalError: (422, "invalid_input", None),
+    pm.UnknownCustomerError: (404, "not_found", None),
+    pm.ConsentRequiredError: (403, "forbidden", None),
+    pm.NotReadyError: (503, "unavailable", RETRY_SOON),
+    # The model retries stale writes itself; one that still lost the race may be retried.
+    pm.StaleStateError: (503, "unavailable", {"Retry-After": "1"}),
+    pm.StateCorruptError: (500, "internal_error", None),
+    pm.SpaceMismatchError: (500, "internal_error", None),
+    pm.PreferenceModelError: (500, "internal_error", None),
+    # generation/errors.py (the chat degrades to templates on LLMError; these reach a caller
+    # only from a direct generation call)
+    gen.CircuitOpenError: (503, "unavailable", RETRY_SOON),
+    gen.LLMOverloadedError: (503, "unavailable", RETRY_SOON),
+    gen.LLMUnavailableError: (503, "unavailable", RETRY_SOON),
+    gen.LLMTimeoutError: (504, "timeout", None),
+    gen.LLMResponseError: (502, "bad_gateway", None),
+    gen.LLMCancelledError: (503, "unavailable", None),
+    gen.LLMError: (503, "unavailable", RETRY_SOON),
+    gen.PromptError: (500, "internal_error", None),
+    gen.GenerationError: (500, "internal_error", None),
+}
+
+
+def library_error_response(exc: Exception) -> JSONResponse:
+    for cls in type(exc).__mro__:
+        if cls in LIBRARY_ERRORS:
+            status, code, headers = LIBRARY_ERRORS[cls]
+            break
+    else:  # pragma: no cover - install() registers only the classes in the table
+        raise exc
+    if status >= 500 and status not in (503, 504):
+        log.error("library error", exc_info=exc)
+        return _json(status, code, "unexpected server error; quote the request id")
+    if isinstance(exc, ret.IndexNotReadyError):  # every item deleted, or none imported yet
+        message = "the catalog has no searchable items yet; import some first"
+    elif isinstance(exc, pm.NotReadyError):
+        message = f"not ready: {exc}"
+    else:
+        message = str(exc)
+    return _json(status, code, message, headers=headers)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        return _json(exc.status, exc.code, exc.message, exc.details, exc.headers)
+        return service_error_response(exc)
+
+    async def library_error(_: Request, exc: Exception) -> JSONResponse:
+        return library_error_response(exc)
+
+    for cls in LIBRARY_ERRORS:
+        app.add_exception_handler(cls, library_error)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -79,18 +159,10 @@ def install(app: FastAPI) -> None:
         return _json(exc.status_code, code, str(exc.detail),
                      headers=dict(exc.headers) if exc.headers else None)
 
-    # An empty catalog index (every item deleted) or a model still waiting for items: the
-    # libraries say "not ready", which for a caller is a 503 to retry, never a 500.
-    @app.exception_handler(IndexNotReadyError)
-    @app.exception_handler(NotReadyError)
-    async def not_ready(_: Request, exc: Exception) -> JSONResponse:
-        return _json(503, "unavailable", f"not ready: {exc}", headers={"Retry-After": "5"})
-
     @app.exception_handler(OperationalError)
     async def db_unavailable(_: Request, exc: OperationalError) -> JSONResponse:
         log.warning("database unavailable: %s", type(exc.orig).__name__)
-        return _json(503, "unavailable", "the database is busy or unreachable; retry shortly",
-                     headers={"Retry-After": "2"})
+        return db_unavailable_response()
 
     # A value the database cannot store (an integer past 64 bits, a NUL byte or an
     # over-long string on PostgreSQL) is the client's mistake wherever a schema let it in.

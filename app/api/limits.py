@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.deps import _api_key
-from app.api.errors import error_response
+from app.api.errors import db_unavailable_response, service_error_response, too_large_response
 from app.api.routes.catalog import MAX_IMPORT_BYTES
 from app.api.routes.chat import MAX_BODY as CHAT_MAX_BODY
 from app.errors import Unauthorized
@@ -88,9 +88,8 @@ class BodyGuardMiddleware:
         limit = body_limit(method, path, app_state.settings)
         declared = declared_length(scope)
         if declared is not None and declared > limit:
-            await error_response(413, "payload_too_large", f"request body of {declared} "
-                                 f"bytes is over this endpoint's limit of {limit} bytes"
-                                 )(scope, receive, send)
+            await too_large_response(f"request body of {declared} bytes is over this "
+                                     f"endpoint's limit of {limit} bytes")(scope, receive, send)
             return
         runtime = getattr(app_state, "runtime", None)
         if runtime is not None and needs_key(method, path) and has_body(scope):
@@ -130,8 +129,7 @@ async def _check_key(runtime: Any, scope: Scope) -> Response | None:
     try:
         await run_in_threadpool(authenticate)
     except Unauthorized as exc:
-        return error_response(exc.status, exc.code, exc.message, headers=exc.headers)
+        return service_error_response(exc)
     except OperationalError:
-        return error_response(503, "unavailable", "the database is busy or unreachable; "
-                              "retry shortly", headers={"Retry-After": "2"})
+        return db_unavailable_response()
     return None

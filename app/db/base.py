@@ -6,8 +6,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import Engine, MetaData, create_engine, event, text
+from sqlalchemy.orm import DeclarativeBase, Session, SessionTransaction, sessionmaker
 
 # Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
 NAMING = {
@@ -57,6 +57,22 @@ def make_session_factory(engine: Engine, info: dict[str, Any] | None = None
                          ) -> sessionmaker[Session]:
     """`info` is copied into every session's `Session.info` (the tombstone key)."""
     return sessionmaker(engine, expire_on_commit=False, info=info)
+
+
+def savepoint(db: Session) -> SessionTransaction:
+    """`db.begin_nested()` that undoes only itself, on SQLite too.
+
+    pysqlite opens its transaction lazily, at the first INSERT/UPDATE/DELETE, and never for a
+    SAVEPOINT statement. A savepoint taken before any write is therefore SQLite's outermost
+    transaction, and its RELEASE commits everything: a check that fails afterwards (an erased
+    identity found after the insert) could no longer roll the insert back. Opening the real
+    transaction first keeps the savepoint nested. IMMEDIATE takes the write lock at once (with
+    the busy timeout), so a later write cannot fail on a stale WAL snapshot."""
+    if db.get_bind().dialect.name == "sqlite":
+        raw = db.connection().connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:
+            db.execute(text("BEGIN IMMEDIATE"))
+    return db.begin_nested()
 
 
 @contextmanager

@@ -33,7 +33,7 @@ class NbaServices:
 def decision_path_items(rt: Runtime) -> ItemSource | None:
     """Item candidates from the one decision path (app/decide), when a preference model
     and an index run in this worker."""
-    prefs, search = rt.extras.get("prefs"), rt.extras.get("search")
+    prefs, search = rt.prefs, rt.search
     if prefs is None or search is None:
         return None
 
@@ -56,17 +56,17 @@ def decision_path_items(rt: Runtime) -> ItemSource | None:
 def decision_path_ranker(rt: Runtime) -> Any | None:
     """Slot candidates ranked by the one decision path (rules, preference model,
     diversity); None when no preference model runs in this worker."""
-    prefs, search = rt.extras.get("prefs"), rt.extras.get("search")
+    prefs, search = rt.prefs, rt.search
     if prefs is None or search is None:
         return None
 
     def rank(pid: str, ids: list[str], session: str, k: int) -> list[str]:
-        from app.decide import Person
+        from app.decide import Person, Surface
 
         if not prefs.ready.is_set():
             return ids[:k]
         person = Person(pid, personalized=True, session=session)
-        surface = "similar" if ids else "recommendations"
+        surface: Surface = "similar" if ids else "recommendations"
         decision = prefs.decider.decide(person, {}, surface, None, search.require(), k=k,
                                         relevant=ids or None)
         return list(decision.items)

@@ -5,18 +5,21 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from cachetools import TTLCache
 from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db.models import ApiKey
-from app.errors import Forbidden, InvalidInput, Unauthorized
+from app.db.base import savepoint
+from app.db.models import ApiKey, AuditLog
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
 
 Role = Literal["widget", "marketer", "developer", "admin"]
 ROLES: tuple[Role, ...] = ("widget", "marketer", "developer", "admin")
@@ -58,6 +61,28 @@ def create_key(db: Session, role: Role, name: str = "", plaintext: str | None = 
     return row, key
 
 
+def list_keys(db: Session) -> list[ApiKey]:
+    return list(db.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+
+def revoke_key(db: Session, key_id: int, actor: str) -> ApiKey:
+    """Revoke a key (idempotent: a revoked key keeps its first revocation time). The last
+    live admin key is refused: nobody could manage keys through the API afterwards."""
+    row = db.get(ApiKey, key_id)
+    if row is None:
+        raise NotFound(f"no API key with id {key_id}")
+    if row.revoked_at is None and row.role == "admin":
+        admins = db.scalar(select(func.count()).select_from(ApiKey).where(
+            ApiKey.role == "admin", ApiKey.revoked_at.is_(None))) or 0
+        if admins <= 1:
+            raise Conflict("this is the last admin key: create another admin key before "
+                           "revoking it")
+    row.revoked_at = row.revoked_at or datetime.now(UTC)
+    db.add(AuditLog(actor=actor, action="key.revoke", subject=None, details={"key_id": key_id}))
+    db.flush()
+    return row
+
+
 def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
     """Create the key unless it exists. Safe when several workers start at once: the loser
     of the race finds the winner's row."""
@@ -68,7 +93,7 @@ def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
         if row is not None:
             raise InvalidInput("bootstrap key collides with an existing key prefix; pick another")
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 return create_key(db, role, name, plaintext)[0]
         except IntegrityError:
             continue  # another worker inserted it a moment ago
@@ -77,34 +102,38 @@ def ensure_key(db: Session, plaintext: str, role: Role, name: str) -> ApiKey:
 
 class KeyCache:
     """Per-process cache so the hot path does not hit the database for every request;
-    a revoked key stops working within `ttl` seconds in every worker."""
+    a revoked key stops working within `ttl` seconds in every worker. Unknown keys are
+    cached too (as None), so a flood of bad keys costs one query per key and `ttl`."""
 
-    def __init__(self, ttl: float = 10.0) -> None:
+    def __init__(self, ttl: float = 10.0, maxsize: int = 10_000) -> None:
         self.ttl = ttl
-        self._entries: dict[str, tuple[float, Principal | None]] = {}
+        # cachetools caches are not thread-safe; requests authenticate on many threads.
+        self._lock = threading.Lock()
+        self._entries: TTLCache[str, Principal | None] = TTLCache(maxsize, ttl,
+                                                                 timer=time.monotonic)
 
     def authenticate(self, db: Session, key: str | None) -> Principal:
         if not key:
             raise Unauthorized("missing API key: send 'Authorization: Bearer <key>' "
                                "or 'X-API-Key: <key>'")
         digest = _hash(key)
-        hit = self._entries.get(digest)
-        now = time.monotonic()
-        if hit is None or now - hit[0] > self.ttl:
+        with self._lock:
+            cached = digest in self._entries
+            principal = self._entries.get(digest)
+        if not cached:
             row = db.scalars(select(ApiKey).where(ApiKey.prefix == key[:PREFIX_LEN])).first()
-            principal = None
             if (row is not None and row.revoked_at is None
                     and hmac.compare_digest(row.key_hash, digest)):
                 principal = Principal(row.id, row.role, row.name)  # type: ignore[arg-type]
-            if len(self._entries) > 10_000:
-                self._entries.clear()
-            self._entries[digest] = hit = (now, principal)
-        if hit[1] is None:
+            with self._lock:
+                self._entries[digest] = principal
+        if principal is None:
             raise Unauthorized("unknown or revoked API key")
-        return hit[1]
+        return principal
 
     def clear(self) -> None:
-        self._entries.clear()
+        with self._lock:
+            self._entries.clear()
 
 
 class VisitorTokens:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.db.models import Consent, Profile
 from app.services.identity import cluster_ids, root_of
+from preference_model import Consent as ModelConsent
 
 Purpose = Literal["personalization", "marketing", "sensitive", "demographics"]
 PURPOSES: tuple[Purpose, ...] = ("personalization", "marketing", "sensitive", "demographics")
@@ -20,6 +22,20 @@ PURPOSE_TEXT = {
     "sensitive": "Use sensitive categories (health, pregnancy, religion, ...) for suggestions.",
     "demographics": "Use my age, gender and similar demographics for suggestions.",
 }
+
+
+@dataclass(frozen=True)
+class ConsentFlags:
+    """The consent in force for one person, by purpose."""
+
+    personalization: bool
+    sensitive: bool
+    demographics: bool
+    marketing: bool
+
+    def model(self) -> ModelConsent:
+        """What the preference model needs to know (demographic and sensitive signals)."""
+        return ModelConsent(demographic=self.demographics, sensitive=self.sensitive)
 
 
 def defaults(personalization_default: bool) -> dict[str, bool]:
@@ -64,6 +80,12 @@ def current_many(db: Session, root_ids: Iterable[str], personalization_default: 
         for pid, purpose, granted in decisions:
             out[owner[pid]][purpose] = bool(granted)
     return out
+
+
+def flags(db: Session, profile: Profile, personalization_default: bool = True
+          ) -> ConsentFlags:
+    state = current(db, profile, personalization_default)
+    return ConsentFlags(**{p: bool(state[p]["granted"]) for p in PURPOSES})
 
 
 def has_consent(db: Session, profile: Profile, purpose: Purpose,

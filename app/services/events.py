@@ -19,6 +19,7 @@ from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.base import savepoint
 from app.db.models import Event, Identifier, LearnPending, Profile
 from app.db.upsert import insert_ignore_returning_rows
 from app.errors import Erased
@@ -141,7 +142,7 @@ def resolve_subjects(db: Session, keys: set[tuple[str, str]], *,
     created: dict[tuple[str, str], str] = {}
     for kind, value in keys - set(found):
         try:
-            with db.begin_nested():
+            with savepoint(db):
                 pid = new_profile_id()
                 db.add(Profile(id=pid, kind="known" if kind == "customer" else "anonymous"))
                 db.flush()

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from app.db.base import savepoint
 from app.db.models import AuditLog, Identifier, Merge, Profile
 from app.errors import Conflict, Erased, InvalidInput, NotFound
 from app.services import tombstones
@@ -280,7 +281,7 @@ def _create_profile(db: Session, normalized: Mapping[str, tuple[str, str]], kind
     """A new profile holding these identifiers, or None when a concurrent request stored one
     of its strong identifiers first (the unique index decides; the savepoint undoes ours)."""
     try:
-        with db.begin_nested():
+        with savepoint(db):
             profile = Profile(id=new_profile_id(), kind=kind)
             db.add(profile)
             db.flush()
@@ -298,7 +299,7 @@ def _add_identifier(db: Session, survivor: Profile, kind: str, value: str, raw: 
     """Link one identifier to the survivor; False when a concurrent request linked it to
     another person first. Linked to this same person by then is fine."""
     try:
-        with db.begin_nested():
+        with savepoint(db):
             db.add(Identifier(kind=kind, value=value, raw=raw[:400], profile_id=survivor.id,
                               source=source))
             db.flush()

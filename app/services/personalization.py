@@ -47,9 +47,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.db.models import CustomerState as StateRow
 from app.db.models import Event, LearnPending, Profile
 from app.decide import Decider, Person
+from app.errors import DependencyUnavailable
 from app.hooks import AcceptedEvent
 from app.schemas.events import teaches
 from app.services import consent as consent_service
+from app.services.consent import ConsentFlags
 from app.services.identity import cluster_ids, roots_of
 from app.services.state_store import SqlStateStore
 from app.settings import Settings
@@ -75,17 +77,6 @@ RETRIED = Counter("tailor_learn_retry_events_total",
                   "Stored events taken by the learning retry (not learned when received)")
 RETRY_ERRORS = Counter("tailor_learn_retry_errors_total",
                        "Learning retry rounds that failed (the events stay in the outbox)")
-
-
-@dataclass(frozen=True)
-class ConsentFlags:
-    personalization: bool
-    sensitive: bool
-    demographics: bool
-    marketing: bool
-
-    def model(self) -> Consent:
-        return Consent(demographic=self.demographics, sensitive=self.sensitive)
 
 
 @dataclass(frozen=True)
@@ -139,7 +130,8 @@ class Personalization:
         self._config = PreferenceConfig(event_weights=EventWeights(weights),
                                         exploration=settings.exploration,
                                         novelty=settings.novelty,
-                                        repurchase_overrides=settings.repurchase_overrides)
+                                        repurchase_overrides=settings.repurchase_overrides,
+                                        repurchase_horizon_days=settings.repurchase_horizon_days)
         self.store = SqlStateStore(sessions, on_save=_mark_learned)
         self.weights_dir = Path(settings.preference_weights_dir
                                 or settings.data_dir / "preferences")
@@ -177,7 +169,8 @@ class Personalization:
         model.config = replace(model.config, event_weights=self._config.event_weights,
                                exploration=self._config.exploration,
                                novelty=self._config.novelty,
-                               repurchase_overrides=self._config.repurchase_overrides)
+                               repurchase_overrides=self._config.repurchase_overrides,
+                               repurchase_horizon_days=self._config.repurchase_horizon_days)
         log.info("pre-trained preference model loaded",
                  extra={"dir": str(self.weights_dir), "version": model.space})
         return model
@@ -361,19 +354,16 @@ class Personalization:
 
     # -- consent ----------------------------------------------------------------------------
     def consent(self, db: Session, profile: Profile) -> ConsentFlags:
-        state = consent_service.current(db, profile,
-                                        self.settings.default_consent_personalization)
-        return ConsentFlags(**{p: bool(state[p]["granted"]) for p in consent_service.PURPOSES})
+        return consent_service.flags(db, profile, self.settings.default_consent_personalization)
 
     # -- learning ---------------------------------------------------------------------------
     def _learn(self, signal: Signal, consent: Consent) -> None:
-        for _ in range(3):  # another worker may have written the state meanwhile
-            try:
-                self.model.learn_one(signal, consent=consent)
-                return
-            except StaleStateError:
-                continue
-        log.warning("state of %s kept changing; signal dropped", signal.customer_id)
+        # One retry policy: the model retries a write another worker raced
+        # (PreferenceConfig.max_retries, with back-off); past that the signal is dropped.
+        try:
+            self.model.learn_one(signal, consent=consent)
+        except StaleStateError:
+            log.warning("state of %s kept changing; signal dropped", signal.customer_id)
 
     def on_events(self, events: Sequence[AcceptedEvent]) -> None:
         """The return channel: accepted events update each person's model at once.
@@ -665,15 +655,27 @@ class Personalization:
         return style.StyleProfile.from_dict(dict(st.style)) if st is not None and st.style \
             else style.StyleProfile()
 
+    def describe_style(self, pid: str) -> dict[str, Any]:
+        """The customer's writing style as the profile view shows it ({} when unknown)."""
+        from app.chat import style
+
+        st = self.model.state(pid)
+        return style.describe(style.StyleProfile.from_dict(dict(st.style))) \
+            if st is not None and st.style else {}
+
+    def require_ready(self) -> None:
+        """503 while the model waits for its item universe (the catalog is still loading)."""
+        if not self.ready.is_set():
+            raise DependencyUnavailable("the preference model is still loading",
+                                        headers={"Retry-After": "2"})
+
     def set_style(self, pid: str, profile: Any, previous: Any = None) -> None:
         if previous is not None and _rounded(previous.to_dict()) == _rounded(profile.to_dict()):
             return  # unchanged at display precision: spare the write
-        for _ in range(3):
-            try:
-                self.model.set_style(pid, profile.to_dict())
-                return
-            except StaleStateError:
-                continue
+        try:  # the model retries races itself (one retry policy); past that: skipped
+            self.model.set_style(pid, profile.to_dict())
+        except StaleStateError:
+            log.warning("style of %s kept changing; not saved", pid)
 
     def dismissed(self, pid: str) -> set[str]:
         with self.sessions() as db:

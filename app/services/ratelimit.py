@@ -1,5 +1,5 @@
-"""Fixed-window rate limits: in process by default, shared through Redis when configured
-(so several workers enforce one budget).
+"""Fixed-window rate limits (the `limits` library): in process by default, shared through
+Redis when configured (so several workers enforce one budget).
 
 A Redis outage degrades to the in-process window rather than to no limit: each worker then
 enforces the budget on its own (so N workers allow up to N times the budget), which keeps a
@@ -14,8 +14,10 @@ import logging
 import math
 import threading
 import time
-from typing import Any
 
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage, RedisStorage
+from limits.strategies import FixedWindowRateLimiter
 from prometheus_client import Counter
 
 from app.errors import RateLimited
@@ -30,50 +32,49 @@ REDIS_RETRY_SECONDS = 5.0
 
 
 class RateLimiter:
+    """`limits`' fixed-window strategy: on Redis when configured, else (and during a Redis
+    outage) in this process's memory."""
+
     def __init__(self, per_minute: int, redis_url: str | None = None,
                  window: float = 60.0) -> None:
         self.limit = per_minute
         self.window = window
+        self._item = RateLimitItemPerSecond(per_minute, max(1, int(window)), namespace="tailor")
+        self._local = FixedWindowRateLimiter(MemoryStorage())
+        self._shared: FixedWindowRateLimiter | None = None
         self._lock = threading.Lock()
-        self._counts: dict[str, tuple[int, int]] = {}
-        self._redis: Any = None
         self._redis_down_until = 0.0  # monotonic; skip Redis until then
         self._last_warning = -math.inf
         self._suppressed = 0  # fallbacks since the last warning
         if redis_url:
-            import redis
-
-            self._redis = redis.Redis.from_url(redis_url, socket_timeout=0.2,
-                                               socket_connect_timeout=0.2)
+            self._shared = FixedWindowRateLimiter(RedisStorage(
+                redis_url, socket_timeout=0.2, socket_connect_timeout=0.2))
 
     def hit(self, key: str) -> None:
-        now = time.time()
-        bucket = int(now // self.window)
-        retry_after = max(1, math.ceil((bucket + 1) * self.window - now))
-        count = self._redis_hit(key, bucket) if self._redis is not None else None
-        if count is None:
-            with self._lock:
-                b, c = self._counts.get(key, (bucket, 0))
-                c = c + 1 if b == bucket else 1
-                self._counts[key] = (bucket, c)
-                if len(self._counts) > 50_000:
-                    self._counts = {k: v for k, v in self._counts.items() if v[0] == bucket}
-                count = c
-        if count > self.limit:
-            raise RateLimited(
-                f"rate limit of {self.limit} requests per {int(self.window)} s exceeded; "
-                f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
+        limiter, allowed = self._shared, self._shared_hit(key)
+        if allowed is None:
+            limiter, allowed = self._local, self._local.hit(self._item, key)
+        if allowed:
+            return
+        assert limiter is not None
+        try:
+            reset = limiter.get_window_stats(self._item, key).reset_time
+        except Exception:  # redis went away between the two calls: a whole window
+            reset = time.time() + self.window
+        retry_after = max(1, math.ceil(reset - time.time()))
+        raise RateLimited(
+            f"rate limit of {self.limit} requests per {int(self.window)} s exceeded; "
+            f"retry in {retry_after} s", headers={"Retry-After": str(retry_after)})
 
-    def _redis_hit(self, key: str, bucket: int) -> int | None:
+    def _shared_hit(self, key: str) -> bool | None:
+        """The shared window's verdict; None when there is none (no Redis, or it is down)."""
+        if self._shared is None:
+            return None
         if time.monotonic() < self._redis_down_until:
             self._fell_back(None)
             return None
-        rkey = f"tailor:rl:{key}:{bucket}"
         try:
-            pipe = self._redis.pipeline()
-            pipe.incr(rkey)
-            pipe.expire(rkey, int(self.window) + 1)
-            return int(pipe.execute()[0])
+            return self._shared.hit(self._item, key)
         except Exception as exc:  # redis down: fall back to the local window
             self._redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
             self._fell_back(exc)

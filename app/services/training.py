@@ -12,26 +12,29 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Event
-from app.runtime import Runtime
 from app.services.identity import roots_of
 from app.services.search import SearchRuntime
+from app.settings import Settings
 from preference_model import Interaction, PreferenceConfig, PreferenceModel, PretrainConfig
 from preference_model import pretrain as fit
 
 
-def _db_interactions(rt: Runtime) -> Iterator[Interaction]:
-    with rt.sessions() as db:
+def _db_interactions(sessions: sessionmaker[Session]) -> Iterator[Interaction]:
+    with sessions() as db:
         rows = db.execute(select(Event.profile_id, Event.item_id, Event.weight,
-                                 Event.occurred_at, Event.context)
+                                 Event.occurred_at, Event.context, Event.type, Event.value)
                           .where(Event.item_id.is_not(None), Event.type != "impression")
                           .order_by(Event.occurred_at)).all()
         roots = roots_of(db, {r[0] for r in rows})
-    for pid, item, weight, at, ctx in rows:
-        # The stored weight already encodes the event type (and the rating's value).
+    for pid, item, weight, at, ctx, kind, value in rows:
+        # The stored weight already encodes the event type (and the rating's value); purchases
+        # also carry their quantity, which the repeat statistics (buy it again) learn from.
+        quantity = (float(value) if value else 1.0) if kind == "purchase" else 0.0
         yield Interaction(customer_id=roots[pid], item_id=item, value=float(weight), at=at,
-                          context=ctx or {})
+                          context=ctx or {}, quantity=quantity)
 
 
 def _file_interactions(path: Path) -> Iterator[Interaction]:
@@ -50,10 +53,10 @@ def _file_interactions(path: Path) -> Iterator[Interaction]:
                 raise ValueError(f"{path}:{n}: bad interaction ({exc})") from exc
 
 
-def train_population(rt: Runtime, *, events_file: Path | None, out: Path | None,
-                     epochs: int, dim: int, cohorts: int, threads: int | None
-                     ) -> dict[str, Any]:
-    search = SearchRuntime(rt.settings, rt.sessions)
+def train_population(settings: Settings, sessions: sessionmaker[Session], *,
+                     events_file: Path | None, out: Path | None, epochs: int, dim: int,
+                     cohorts: int, threads: int | None) -> dict[str, Any]:
+    search = SearchRuntime(settings, sessions)
     search.start(background=False)  # embeds the catalog (cached on disk for the workers)
     index = search.require()
     items = [index.get(i) for i in index.ids()]
@@ -65,13 +68,13 @@ def train_population(rt: Runtime, *, events_file: Path | None, out: Path | None,
                     titles=[it.title for it in items],
                     sensitive_topics=[it.sensitive_topics for it in items])
     known = set(index.ids())
-    source = _file_interactions(events_file) if events_file else _db_interactions(rt)
+    source = _file_interactions(events_file) if events_file else _db_interactions(sessions)
     interactions = [i for i in source if i.item_id in known]
     if not interactions:
         raise ValueError("no interactions with catalog items to learn from")
     report = fit(interactions, model, config=PretrainConfig(
         dim=dim, epochs=epochs, n_cohorts=cohorts, threads=threads), progress=True)
-    target = out or rt.settings.preference_weights_dir or rt.settings.data_dir / "preferences"
+    target = out or settings.preference_weights_dir or settings.data_dir / "preferences"
     model.save(target)
     search.stop()
     return {"interactions": report.n_interactions, "customers": report.n_customers,

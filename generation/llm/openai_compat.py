@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import json
 import random
 import socket
@@ -19,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import httpx
+from httpx_sse import EventSource, ServerSentEvent, SSEError
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -65,14 +65,12 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
-def _iter_sse_events(lines: Iterator[str]) -> Iterator[Mapping[str, Any]]:
-    """Parse the ``data:`` events of a text/event-stream, up to ``[DONE]``."""
-    data: list[str] = []
-    for line in itertools.chain(lines, [""]):
-        for event in _feed_sse_line(data, line):
-            if event is None:
-                return
-            yield event
+def _payload_of(sse: ServerSentEvent) -> Mapping[str, Any] | None:
+    """The JSON of one server-sent event (httpx-sse parses the stream); None at ``[DONE]``,
+    {} for an event without data (pings and comments never reach here)."""
+    if sse.data.strip() == "[DONE]":
+        return None
+    return _parse_json(sse.data) if sse.data else {}
 
 
 class _Hangup:
@@ -302,10 +300,15 @@ class OpenAICompatibleChatModel(BaseChatModel):
         try:
             response = self._open(self._payload(messages, stop, stream=True, **kwargs), hangup)
             try:
-                for event in _iter_sse_events(response.iter_lines()):
-                    chunk = chunk_from_openai(event)
+                for sse in EventSource(response).iter_sse():
+                    event = _payload_of(sse)
+                    if event is None:
+                        return
+                    chunk = chunk_from_openai(event) if event else None
                     if chunk is not None:
                         yield chunk
+            except SSEError as exc:
+                raise _not_a_stream(exc) from exc
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, token) from exc
             finally:
@@ -367,18 +370,15 @@ class OpenAICompatibleChatModel(BaseChatModel):
         kwargs.pop(CANCEL_KWARG, None)  # async callers cancel the task; aclose() ends the stream
         response = await self._aopen(self._payload(messages, stop, stream=True, **kwargs))
         try:
-            data: list[str] = []
-            async for line in response.aiter_lines():
-                for event in _feed_sse_line(data, line):
-                    if event is None:
-                        return
-                    chunk = chunk_from_openai(event)
-                    if chunk is not None:
-                        yield chunk
-            for event in _feed_sse_line(data, ""):
-                chunk = chunk_from_openai(event) if event is not None else None
+            async for sse in EventSource(response).aiter_sse():
+                event = _payload_of(sse)
+                if event is None:
+                    return
+                chunk = chunk_from_openai(event) if event else None
                 if chunk is not None:
                     yield chunk
+        except SSEError as exc:
+            raise _not_a_stream(exc) from exc
         except httpx.HTTPError as exc:
             raise self._transport_error(exc) from exc
         finally:
@@ -393,14 +393,5 @@ def _sleep(seconds: float, token: CancelToken | None) -> bool:
     return token.wait(seconds)
 
 
-def _feed_sse_line(data: list[str], line: str) -> Iterator[Mapping[str, Any] | None]:
-    """Incremental SSE parser for the async path: yields an event, or None at ``[DONE]``."""
-    if line.startswith("data:"):
-        data.append(line[5:].removeprefix(" "))
-    elif not line and data:  # a blank line ends an event; ":" pings and "event:" lines are skipped
-        payload = "\n".join(data)
-        data.clear()
-        if payload.strip() == "[DONE]":
-            yield None
-        else:
-            yield _parse_json(payload)
+def _not_a_stream(exc: SSEError) -> LLMResponseError:
+    return LLMResponseError(f"the backend did not answer with a server-sent event stream: {exc}")

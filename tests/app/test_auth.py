@@ -322,3 +322,37 @@ def socket_closed_port() -> Iterator[int]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         yield int(s.getsockname()[1])
+
+
+def test_the_last_admin_key_cannot_be_revoked(client: Any) -> None:
+    h = auth(ADMIN_KEY)
+    mine = next(k for k in client.get("/v1/keys", headers=h).json() if k["role"] == "admin")
+    r = client.delete(f"/v1/keys/{mine['id']}", headers=h)
+    assert r.status_code == 409 and "last admin key" in r.json()["error"]["message"]
+    other = client.post("/v1/keys", json={"role": "admin"}, headers=h).json()
+    assert client.delete(f"/v1/keys/{mine['id']}", headers=h).status_code == 200
+    # The bootstrap key is revoked now; the other admin key manages keys, and is the last.
+    h2 = auth(other["key"])
+    assert client.delete(f"/v1/keys/{other['id']}", headers=h2).status_code == 409
+    assert client.delete(f"/v1/keys/{mine['id']}", headers=h2).status_code == 200  # idempotent
+
+
+def test_the_key_cache_forgets_a_revoked_key_after_its_ttl(client: Any) -> None:
+    import time
+
+    from app.errors import Unauthorized
+    from app.services.auth import KeyCache
+
+    rt = client.app.state.runtime
+    dev = client.post("/v1/keys", json={"role": "developer"}, headers=auth(ADMIN_KEY)).json()
+    cache = KeyCache(ttl=0.3)
+    with rt.sessions() as db:
+        assert cache.authenticate(db, dev["key"]).key_id == dev["id"]
+        with pytest.raises(Unauthorized):
+            cache.authenticate(db, "tlr_dev_" + "y" * 32)  # unknown: cached as unknown
+    client.delete(f"/v1/keys/{dev['id']}", headers=auth(ADMIN_KEY))
+    with rt.sessions() as db:
+        assert cache.authenticate(db, dev["key"]).key_id == dev["id"]  # still cached
+        time.sleep(0.4)
+        with pytest.raises(Unauthorized):
+            cache.authenticate(db, dev["key"])

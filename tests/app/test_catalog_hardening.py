@@ -99,7 +99,7 @@ def test_a_legacy_unreadable_row_never_takes_the_shop_down(app_factory: Any,
     rt = c.app.state.runtime
     dev = new_key(c, "developer")
     assert c.put("/v1/items", json=sample_items(6), headers=auth(dev)).status_code == 200
-    search = rt.extras["search"]
+    search = rt.search
     search.wait_ready()
     store_legacy_row(rt, cost=math.inf)  # what `PUT` used to accept
 
@@ -130,7 +130,7 @@ def test_a_legacy_unreadable_row_never_takes_the_shop_down(app_factory: Any,
     # A restart loads the index without it: search and recommendations are served.
     search.stop()
     again = app_factory(db_url, search_enabled=True, chat_enabled=False, exploration=0.0)
-    again_search = again.app.state.runtime.extras["search"]
+    again_search = again.app.state.runtime.search
     again_search.wait_ready()
     assert again.get("/readyz").status_code == 200
     assert again_search.details()["unreadable_items"] == 1
@@ -153,7 +153,7 @@ def test_a_legacy_row_fixed_through_the_api_is_served_again(app_factory: Any,
     rt = c.app.state.runtime
     dev = new_key(c, "developer")
     store_legacy_row(rt, id="lamp-2", title="Brass Desk Lamp", price=math.inf)
-    search = rt.extras["search"]
+    search = rt.search
     search.wait_ready()
     until(lambda: search.details()["unreadable_items"] == 1, "the row to be reported")
     fixed = {"id": "lamp-2", "title": "Brass Desk Lamp", "category": "Home", "price": 40.0}
@@ -169,7 +169,7 @@ def test_cost_margin_and_stock_are_for_staff_only(app_factory: Any, db_url: str)
     c = app_factory(db_url, search_enabled=True, chat_enabled=False)
     dev = new_key(c, "developer")
     assert c.put("/v1/items", json=sample_items(4), headers=auth(dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     widget, marketer = new_key(c, "widget"), new_key(c, "marketer")
     secret = {"cost", "margin", "stock"}
 
@@ -231,7 +231,7 @@ def test_a_catalog_without_stock_is_recommendable(app_factory: Any, db_url: str)
     gone = {"id": "mug-sold", "title": "Ceramic Mug Sold Out", "category": "Home > Kitchen",
             "price": 9.0, "stock": 0}
     assert c.put("/v1/items", json=[gone], headers=auth(dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
 
     staff = c.get("/v1/items/mug-1", headers=auth(dev)).json()
     assert staff["stock"] is None and staff["in_stock"] is True
@@ -368,7 +368,7 @@ def test_readyz_says_loading_while_an_imported_catalog_is_embedded(app_factory: 
                                                                     db_url: str) -> None:
     c = app_factory(db_url, search_enabled=True, chat_enabled=False,
                     index_loading_min_items=10)
-    search = c.app.state.runtime.extras["search"]
+    search = c.app.state.runtime.search
     index = search.wait_ready()
     # An empty catalog has nothing to search: a clear 503, not a 500.
     empty = c.get("/v1/search", params={"q": "lamp"})

@@ -75,7 +75,7 @@ def make(app_factory: Any, url: str, **overrides: Any) -> Any:
     client = app_factory(url, **settings)
     dev = new_key(client, "developer")
     assert client.put("/v1/items", json=ITEMS + MORE, headers=auth(dev)).status_code == 200
-    client.app.state.runtime.extras["search"].wait_ready()
+    client.app.state.runtime.search.wait_ready()
     widget = new_key(client, "widget")
     session = client.post("/v1/widget/session", headers=auth(widget)).json()
     client.dev = dev  # type: ignore[attr-defined]
@@ -183,7 +183,7 @@ def test_words_stream_early_and_a_straying_clause_is_taken_back(chat_client: Any
     from generation import MockChatModel, ResilientChat
 
     c = chat_client
-    pipeline = c.app.state.runtime.extras["chat"]
+    pipeline = c.app.state.runtime.chat
     pipeline.chat = ResilientChat(MockChatModel(replies=[
         "Oh, what a lovely idea, the Merino Wool Crew Sweater is warm. It is so "
         "sad that the Leather Hiking Boot is gone."]))

@@ -75,7 +75,7 @@ def test_a_dead_backend_opens_the_circuit_and_readyz_says_so(app_factory: Any,
 def test_busy_slots_answer_with_the_template_at_once(app_factory: Any,
                                                      sqlite_url: str) -> None:
     c = make(app_factory, sqlite_url, llm_backend="mock", llm_parallel=1, llm_queue=0)
-    chat = c.app.state.runtime.extras["chat"].chat
+    chat = c.app.state.runtime.chat.chat
     chat.model = mock = slow_mock()
     held = chat.stream("someone else's turn")  # takes the only slot
     assert not next(held).degraded
@@ -94,7 +94,7 @@ def test_busy_slots_answer_with_the_template_at_once(app_factory: Any,
 def test_over_the_turn_limit_is_503_with_retry_after(app_factory: Any,
                                                      sqlite_url: str) -> None:
     c = make(app_factory, sqlite_url, llm_backend="mock", chat_max_turns=2)
-    limiter = c.app.state.runtime.extras["chat_turns"]
+    limiter = c.app.state.runtime.chat_turns
     for _ in range(3):  # finished turns give their place back
         assert turn(c, c.wh, "hello")[0] == 200
     assert limiter.active == 0
@@ -112,7 +112,7 @@ def test_a_refused_prepare_gives_its_place_back(app_factory: Any, sqlite_url: st
     bad = c.post("/v1/chat", json={"message": "hi", "session_id": "not-a-session"},
                  headers=c.wh)
     assert bad.status_code in {404, 422}
-    assert c.app.state.runtime.extras["chat_turns"].active == 0
+    assert c.app.state.runtime.chat_turns.active == 0
 
 
 # -- a disconnect over real HTTP (uvicorn) -------------------------------------------------
@@ -156,7 +156,7 @@ def test_a_disconnect_stops_the_generation(live_server: tuple[str, Any], silent:
     admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
     with httpx.Client(base_url=base, timeout=60) as http:
         assert http.put("/v1/items", json=ITEMS, headers=admin).status_code == 200
-        app.state.runtime.extras["search"].wait_ready()
+        app.state.runtime.search.wait_ready()
         key = http.post("/v1/keys", json={"role": "widget", "name": "w"},
                         headers=admin).json()["key"]
         session = http.post("/v1/widget/session",
@@ -164,7 +164,7 @@ def test_a_disconnect_stops_the_generation(live_server: tuple[str, Any], silent:
         headers = {"Authorization": f"Bearer {key}",
                    "X-Visitor-Token": session["visitor_token"]}
         rt = app.state.runtime
-        chat = rt.extras["chat"].chat
+        chat = rt.chat.chat
         chat.model = mock = slow_mock(words=3000)
         if silent:
             mock.first_token_delay = 3600.0  # a model that would think for an hour
@@ -181,7 +181,7 @@ def test_a_disconnect_stops_the_generation(live_server: tuple[str, Any], silent:
         # Nobody reads any more: the model stops at once, not after its hour or 3000 words.
         assert eventually(lambda: mock.active == 0)
         assert eventually(lambda: chat.stats().gate.in_flight == 0)
-        assert eventually(lambda: rt.extras["chat_turns"].active == 0)
+        assert eventually(lambda: rt.chat_turns.active == 0)
         assert mock.emitted < 3000
         assert chat.stats().outcomes.get("cancelled") == 1
 
@@ -190,9 +190,9 @@ def test_an_overloaded_worker_skips_the_llm(app_factory: Any, sqlite_url: str) -
     """Preparing the turn took longer than the first-words budget while other turns were
     in progress: the items' reply goes out at once and the model is not run at all."""
     c = make(app_factory, sqlite_url, llm_backend="mock", chat_first_words_seconds=1e-6)
-    chat = c.app.state.runtime.extras["chat"].chat
+    chat = c.app.state.runtime.chat.chat
     chat.model = mock = slow_mock()
-    limiter = c.app.state.runtime.extras["chat_turns"]
+    limiter = c.app.state.runtime.chat_turns
     assert limiter.try_enter()  # another turn in progress: this one finds a busy worker
     code, events = turn(c, c.wh, "I need a warm sweater")
     limiter.leave()

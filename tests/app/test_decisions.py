@@ -32,7 +32,7 @@ def start(app_factory: Any, url: str, items: list[dict[str, Any]], **settings: A
     c = app_factory(url, search_enabled=True, chat_enabled=False, **settings)
     c.dev = new_key(c, "developer")
     assert c.put("/v1/items", json=items, headers=auth(c.dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready(timeout=600)
+    c.app.state.runtime.search.wait_ready(timeout=600)
     return c
 
 

@@ -51,7 +51,7 @@ def learning_client(app_factory: Any, db_url: str) -> Any:
     c = app_factory(db_url, search_enabled=True, chat_enabled=False, learn_inline_max=1)
     c.dev = new_key(c, "developer")  # type: ignore[attr-defined]
     assert c.put("/v1/items", json=sample_items(8), headers=auth(c.dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     return c
 
 
@@ -95,7 +95,7 @@ def test_erasure_wins_against_events_and_learning(learning_client: Any, round_: 
     stop.set()
     for t in threads:
         t.join()
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     prefs.flush()
     assert gone.status_code == 200, gone.text
     assert all(b["accepted"] == 0 for b in after)
@@ -143,10 +143,6 @@ def test_a_chat_reply_finishing_after_the_erasure_is_not_stored(client: Any) -> 
 
 # -- tokens and re-identification -------------------------------------------------------------
 
-@pytest.mark.xfail(reason="regressed when the erasure, ingest and contract branches were merged "
-                   "(2026-12-01): identify after this flow answers 200 instead of 409 erased; "
-                   "the same identify in isolation still answers 409. Open defect, see the "
-                   "session note", strict=False)
 def test_an_old_visitor_token_is_refused_after_erasure(client: Any) -> None:
     dev = auth(new_key(client, "developer"))
     widget = new_key(client, "widget")
@@ -182,10 +178,6 @@ def test_an_old_visitor_token_is_refused_after_erasure(client: Any) -> None:
     assert scan(client.app.state.settings.resolved_database_url, [visitor]) == []
 
 
-@pytest.mark.xfail(reason="regressed when the erasure, ingest and contract branches were merged "
-                   "(2026-12-01): identify after this flow answers 200 instead of 409 erased; "
-                   "the same identify in isolation still answers 409. Open defect, see the "
-                   "session note", strict=False)
 def test_a_person_registers_again_only_deliberately(client: Any) -> None:
     h = auth(new_key(client, "developer"))
     client.put("/v1/items", json=sample_items(3), headers=h)

@@ -257,3 +257,14 @@ def test_widget_keys_send_only_browser_event_types(app_factory: Any, db_url: str
                                                  ev(5, visitor_id=visitor, type="view")]},
                   headers=wh)
     assert r.json()["accepted"] == 1 and r.json()["rejected"][0]["index"] == 1
+
+
+def test_the_service_and_the_model_weigh_events_alike() -> None:
+    """Two tables (the library must not import the app), one set of numbers."""
+    from app.settings import DEFAULT_EVENT_WEIGHTS as SERVICE
+    from preference_model.signals import DEFAULT_EVENT_WEIGHTS as MODEL
+
+    shared = set(SERVICE) & set(MODEL)
+    assert shared >= {"impression", "view", "click", "add_to_cart", "purchase", "dismiss"}
+    assert {t: SERVICE[t] for t in shared} == {t: MODEL[t] for t in shared}
+    assert SERVICE["impression"] == 0.0  # exposure is not preference

@@ -39,7 +39,7 @@ def client(app_factory: Any, db_url: str) -> Any:
     c = app_factory(db_url, search_enabled=True, chat_enabled=False, exploration=0.0)
     c.dev = new_key(c, "developer")  # type: ignore[attr-defined]
     assert c.put("/v1/items", json=catalog(), headers=auth(c.dev)).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     return c
 
 
@@ -99,6 +99,7 @@ def test_no_consent_means_a_labelled_non_personal_list(client: Any) -> None:
     assert all(not i["reasons"] for i in r["items"])
     prefs = c.get("/v1/customers/C-3/preferences", headers=h).json()
     assert not prefs["exists"] and prefs["n_signals"] == 0  # nothing was learned
+    assert prefs["customer_id"] == "C-3"  # the shop's id, never the internal profile id
     assert c.patch("/v1/customers/C-3/preferences", headers=h,
                    json={"set": [{"attribute": "color=red", "value": 1}]}).status_code == 403
 
@@ -159,7 +160,7 @@ def test_erasure_removes_the_model_state(client: Any) -> None:
     c.post("/v1/identify", headers=h, json={"customer_id": "C-6"})
     events(c, "C-6", [f"c2-{i}" for i in range(3)])
     pid = c.get("/v1/customers/C-6", headers=h).json()["id"]
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     assert prefs.model.state(pid) is not None
     assert c.delete("/v1/customers/C-6", headers=h).status_code == 200
     assert prefs.model.state(pid) is None
@@ -262,8 +263,8 @@ def test_train_preferences_cli_and_workers_load_the_prior(tmp_path: Path, app_fa
     assert "trained on 120 interactions of 30 customers" in out.stdout
     assert (data_dir / "preferences" / "meta.json").exists()
     again = app_factory(sqlite_url, search_enabled=True, chat_enabled=False)
-    again.app.state.runtime.extras["search"].wait_ready()
-    model = again.app.state.runtime.extras["prefs"].model
+    again.app.state.runtime.search.wait_ready()
+    model = again.app.state.runtime.prefs.model
     assert model.population is not None and model.population.pretrained
     assert model.population.cohorts is not None and len(model.population.cohorts) == 3
     bad = subprocess.run([sys.executable, "-m", "app.cli", "train", "preferences", "--events",
@@ -282,7 +283,7 @@ def test_large_batches_are_learned_in_the_background(client: Any) -> None:
               "item_id": f"c1-{i}"} for p in people for i in range(6)]
     r = c.post("/v1/events", json={"events": batch}, headers=h)
     assert r.status_code == 200 and r.json()["accepted"] == 72
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     prefs.flush()
     for p in people:
         pid = c.get(f"/v1/customers/{p}", headers=h).json()["id"]
@@ -295,7 +296,7 @@ def test_large_batches_are_learned_in_the_background(client: Any) -> None:
 
 def test_novelty_setting_reaches_the_ranking(app_factory: Any, sqlite_url: str) -> None:
     c = app_factory(sqlite_url, search_enabled=True, chat_enabled=False, novelty=1.5)
-    model = c.app.state.runtime.extras["prefs"].model
+    model = c.app.state.runtime.prefs.model
     assert model.config.novelty == 1.5
     from pydantic import ValidationError
 
@@ -328,9 +329,9 @@ def test_events_sent_before_the_model_has_items_are_learned_once_it_has(
     # one's index only hears of it at its next follow (a long poll keeps that window open).
     learner = app_factory(db_url, search_enabled=True, chat_enabled=False,
                           index_poll_seconds=60, learn_retry_seconds=0.2)
-    search = learner.app.state.runtime.extras["search"]
+    search = learner.app.state.runtime.search
     search.wait_ready()
-    prefs = learner.app.state.runtime.extras["prefs"]
+    prefs = learner.app.state.runtime.prefs
     assert prefs.model.items is None
     other = app_factory(db_url)
     dev = new_key(other, "developer")
@@ -357,8 +358,8 @@ def test_events_whose_state_save_failed_are_learned_later_exactly_once(
                     learn_retry_seconds=0.2)
     h = auth(new_key(c, "developer"))
     assert c.put("/v1/items", json=catalog(), headers=h).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
-    prefs = c.app.state.runtime.extras["prefs"]
+    c.app.state.runtime.search.wait_ready()
+    prefs = c.app.state.runtime.prefs
     store = prefs.model.store
     real_save, failures = store.save, []
 
@@ -400,7 +401,7 @@ def test_two_learners_learn_each_pending_event_exactly_once(client: Any) -> None
 
     c, h = client, auth(client.dev)
     runtime = c.app.state.runtime
-    first = runtime.extras["prefs"]
+    first = runtime.prefs
     first.ready.clear()  # this worker is "starting": it leaves everything to the retry
     people = [f"T-{n}" for n in range(6)]
     batch = [{"event_id": f"two-{p}-{i}", "type": "click", "customer_id": p,
@@ -408,8 +409,8 @@ def test_two_learners_learn_each_pending_event_exactly_once(client: Any) -> None
     assert c.post("/v1/events", json={"events": batch}, headers=h).json()["accepted"] == 30
     assert _pending(c) == 30
     second = Personalization(runtime.settings, runtime.sessions)
-    second.attach(runtime.extras["search"].require())
-    first.attach(runtime.extras["search"].require())
+    second.attach(runtime.search.require())
+    first.attach(runtime.search.require())
     done = threading.Barrier(2)
 
     def drain(learner: Any) -> None:
@@ -431,7 +432,7 @@ def test_two_learners_learn_each_pending_event_exactly_once(client: Any) -> None
 
 def test_only_events_that_teach_wait_in_the_outbox(client: Any) -> None:
     c, h = client, auth(client.dev)
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     prefs.ready.clear()  # nothing is learned inline: what is stored is what waits
     batch = [{"event_id": f"imp-{i}", "type": "impression", "customer_id": "I-1",
               "item_id": f"c0-{i}"} for i in range(3)]
@@ -439,13 +440,13 @@ def test_only_events_that_teach_wait_in_the_outbox(client: Any) -> None:
                   "item_id": "c0-0"})
     assert c.post("/v1/events", json={"events": batch}, headers=h).json()["accepted"] == 4
     assert _pending(c) == 1
-    prefs.attach(c.app.state.runtime.extras["search"].require())
+    prefs.attach(c.app.state.runtime.search.require())
     _wait_for(lambda: _pending(c) == 0, "the retry")
 
 
 def test_erasure_takes_the_customers_unlearned_events_with_it(client: Any) -> None:
     c, h = client, auth(client.dev)
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     prefs.ready.clear()
     events(c, "X-1", [f"c2-{i}" for i in range(3)])
     events(c, "X-2", [f"c1-{i}" for i in range(2)])
@@ -453,6 +454,6 @@ def test_erasure_takes_the_customers_unlearned_events_with_it(client: Any) -> No
     pid = c.get("/v1/customers/X-1", headers=h).json()["id"]
     assert c.delete("/v1/customers/X-1", headers=h).status_code == 200
     assert _pending(c) == 2  # the outbox rows went with the events
-    prefs.attach(c.app.state.runtime.extras["search"].require())
+    prefs.attach(c.app.state.runtime.search.require())
     _wait_for(lambda: _pending(c) == 0, "the retry")
     assert prefs.model.state(pid) is None

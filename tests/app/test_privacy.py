@@ -24,11 +24,13 @@ def test_consent_defaults_updates_and_history(client: Any) -> None:
     h = auth(new_key(client, "developer"))
     client.post("/v1/identify", headers=h, json={"customer_id": "C-9"})
     state = client.get("/v1/customers/C-9/consents", headers=h).json()
+    assert state["customer_id"] == "C-9"  # the shop's id, never the internal profile id
     assert {p: s["granted"] for p, s in state["purposes"].items()} == {
         "personalization": True, "marketing": False, "sensitive": False, "demographics": False}
     assert state["purposes"]["marketing"]["source"] == "default"
     r = client.put("/v1/customers/C-9/consents", headers=h,
                    json={"marketing": True, "sensitive": True, "source": "preference-centre"})
+    assert r.json()["customer_id"] == "C-9"
     assert r.json()["purposes"]["marketing"] == {**r.json()["purposes"]["marketing"],
                                                  "granted": True, "source": "preference-centre"}
     client.put("/v1/customers/C-9/consents", headers=h, json={"sensitive": False})

@@ -51,7 +51,7 @@ def _shop(app_factory: Any, url: str) -> tuple[Any, dict[str, str]]:
     c = app_factory(url, **OPTS)
     h = auth(new_key(c, "developer"))
     assert c.put("/v1/items", json=catalog(), headers=h).status_code == 200
-    c.app.state.runtime.extras["search"].wait_ready()
+    c.app.state.runtime.search.wait_ready()
     for u in range(N):
         _post(c, h, f"H-{u}", _history(u), "hist")
     # Stated and corrected preferences are attribute-keyed: they must survive a retrain.
@@ -61,11 +61,12 @@ def _shop(app_factory: Any, url: str) -> tuple[Any, dict[str, str]]:
     return c, h
 
 
-def _train(c: Any, dim: int = 8) -> None:
+def _train(c: Any, dim: int = 8) -> dict[str, Any]:
     from app.services.training import train_population
 
     rt = c.app.state.runtime
-    train_population(rt, events_file=None, out=None, epochs=2, dim=dim, cohorts=3, threads=1)
+    return train_population(rt.settings, rt.sessions, events_file=None, out=None, epochs=2,
+                            dim=dim, cohorts=3, threads=1)
 
 
 def _keeps_learning(c: Any, h: dict[str, str], who: str, tag: str) -> None:
@@ -77,7 +78,7 @@ def _keeps_learning(c: Any, h: dict[str, str], who: str, tag: str) -> None:
 
 def test_retrain_live_then_restart_keeps_every_customer(app_factory: Any, db_url: str) -> None:
     c, h = _shop(app_factory, db_url)
-    prefs = c.app.state.runtime.extras["prefs"]
+    prefs = c.app.state.runtime.prefs
     old_space = prefs.model.space
     assert prefs.model.state(_pid(c, h, "H-1")).dim == 384  # the untrained default space
     _train(c)
@@ -112,8 +113,8 @@ def test_retrain_live_then_restart_keeps_every_customer(app_factory: Any, db_url
 
     # Restart on the same database and data directory: everyone is still served.
     again = app_factory(db_url, **OPTS)
-    again.app.state.runtime.extras["search"].wait_ready()
-    assert again.app.state.runtime.extras["prefs"].model.space == prefs.model.space
+    again.app.state.runtime.search.wait_ready()
+    assert again.app.state.runtime.prefs.model.space == prefs.model.space
     for u in range(N):
         _served(again, h, f"H-{u}")
     _keeps_learning(again, h, "H-4", "restart")
@@ -126,8 +127,8 @@ def test_restart_after_training_rebuilds_old_states_on_first_use(app_factory: An
     c, h = _shop(app_factory, sqlite_url)
     _train(c, dim=32)
     again = app_factory(sqlite_url, **{**OPTS, "preference_reload_seconds": 3600})
-    again.app.state.runtime.extras["search"].wait_ready()
-    model = again.app.state.runtime.extras["prefs"].model
+    again.app.state.runtime.search.wait_ready()
+    model = again.app.state.runtime.prefs.model
     assert len(model.population.prior_mean) == 32
     for u in range(N):
         _served(again, h, f"H-{u}")
@@ -203,3 +204,28 @@ def _wait(cond: Any, timeout: float = 120) -> None:
         if time.monotonic() > deadline:
             pytest.fail("condition not reached")
         time.sleep(0.1)
+
+
+def test_training_on_the_shops_events_learns_how_items_are_rebought(app_factory: Any,
+                                                                     db_url: str) -> None:
+    """The stored events carry a weight, not the quantity: training must still see every
+    purchase occasion, or `tailor train preferences` learns no repeat rates (buy it again)."""
+    from datetime import UTC, datetime, timedelta
+
+    from preference_model import PreferenceModel
+
+    c, h = _shop(app_factory, db_url)
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    batch = [{"event_id": f"re-{who}-{week}", "type": "purchase", "customer_id": who,
+              "item_id": "c0-1", "value": 2,
+              "occurred_at": (start + timedelta(weeks=3 * week)).isoformat()}
+             for who in ("R-1", "R-2", "R-3") for week in range(3)]
+    r = c.post("/v1/events", json={"events": batch}, headers=h)
+    assert r.status_code == 200 and r.json()["accepted"] == len(batch), r.text
+
+    model = PreferenceModel.load(_train(c)["out"])
+    stats = model.population.repeat
+    assert stats is not None and "c0-1" in stats.items, "no repeat statistics were learned"
+    c01 = stats.items["c0-1"]
+    assert c01.buyers >= 3 and c01.rate > stats.overall.rate
+    assert 14 <= c01.interval_days <= 28  # re-ordered every three weeks

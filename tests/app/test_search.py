@@ -36,7 +36,7 @@ def search_client(app_factory: Any, db_url: str) -> Any:
     client = app_factory(db_url, search_enabled=True)
     dev = new_key(client, "developer")
     assert client.put("/v1/items", json=ITEMS, headers=auth(dev)).status_code == 200
-    client.app.state.runtime.extras["search"].wait_ready()
+    client.app.state.runtime.search.wait_ready()
     client.dev = dev  # type: ignore[attr-defined]
     return client
 
@@ -112,7 +112,7 @@ def test_catalog_changes_reach_the_index_within_a_second(search_client: Any,
     url = c.app.state.settings.resolved_database_url
     # A second "worker" on the same database and data dir.
     other = app_factory(url, search_enabled=True)
-    other.app.state.runtime.extras["search"].wait_ready()
+    other.app.state.runtime.search.wait_ready()
     new = {"id": "kettle-9", "title": "Copper Whistling Kettle", "brand": "Hearth",
            "category": "Home > Kitchen", "price": 60.0, "stock": 2}
     assert c.put("/v1/items", json=[new], headers=auth(c.dev)).status_code == 200
@@ -139,11 +139,11 @@ def test_index_persists_and_reloads_without_reembedding(search_client: Any,
                                                         app_factory: Any) -> None:
     c = search_client
     url = c.app.state.settings.resolved_database_url
-    c.app.state.runtime.extras["search"].stop()
+    c.app.state.runtime.search.stop()
     again = app_factory(url, search_enabled=True)
     rt = again.app.state.runtime
-    rt.extras["search"].wait_ready()
+    rt.search.wait_ready()
     assert ids(again.get("/v1/search", params={"q": "ZX81", "k": 1})) == ["sku-ZX81"]
-    built = rt.extras["search"].build_result
+    built = rt.search.build_result
     assert built.embedded == 0 and built.unchanged == len(ITEMS)
     assert again.get("/readyz").json()["checks"]["search"] == "ok"

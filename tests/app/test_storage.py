@@ -36,3 +36,23 @@ def test_sqlite_uses_wal_and_full_sync(sqlite_url: str) -> None:
         assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
     engine.dispose()
+
+
+def test_a_savepoint_undoes_only_itself_and_the_outer_rollback_undoes_all(db_url: str) -> None:
+    """pysqlite starts no transaction for a SAVEPOINT: without care, the savepoint's RELEASE
+    commits, and a check that fails after it (an erased visitor id) cannot undo the insert."""
+    from sqlalchemy.orm import Session
+
+    from app.db.base import savepoint
+    from app.db.models import Profile
+
+    upgrade(db_url)
+    engine = make_engine(db_url)
+    with Session(engine) as db:
+        with savepoint(db):
+            db.add(Profile(id="p_savepoint_probe", kind="anonymous"))
+            db.flush()
+        db.rollback()
+    with Session(engine) as db:
+        assert db.get(Profile, "p_savepoint_probe") is None
+    engine.dispose()

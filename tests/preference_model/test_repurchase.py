@@ -275,3 +275,19 @@ def test_what_the_customer_said_beats_the_habit(trained: PreferenceModel) -> Non
     _coffee_customer(other, "c2")
     other.learn_one(Signal("c2", "stated", item_id="coffee-0", value=-1.0, at=_day(150)))
     assert other.repurchase_candidates("c2", at=_day(163)) == []
+
+
+def test_the_term_speaks_softly_until_repeat_rates_are_learned(trained: PreferenceModel) -> None:
+    """Before training, every item's repeat rate is a guess (30%, every 30 days): a sofa
+    bought five weeks ago must not top an untrained shop's list by the trained weight."""
+    untrained, learned = _model(), _fresh(trained)
+    assert untrained.population.repeat is None
+    for model in (untrained, learned):
+        _buy(model, "c1", "sofa-0", 100)
+        _buy(model, "c1", "coffee-0", 100)
+    soft = {d.item_id: d.term for d in untrained.repurchase_candidates("c1", at=_day(135))}
+    cfg = untrained.config
+    assert soft and max(soft.values()) <= cfg.repurchase_untrained_weight * np.log(2) + 1e-9
+    assert cfg.repurchase_untrained_weight < cfg.repurchase_weight
+    loud = {d.item_id: d.term for d in learned.repurchase_candidates("c1", at=_day(121))}
+    assert loud["coffee-0"] > cfg.repurchase_untrained_weight  # learned: trusted

@@ -25,10 +25,10 @@ from preference_model.sentiment import (
     load_base_encoder,
     truncate_encoder,
 )
+from tests.shared_data import shared_data
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-SST2_TEST = Path(__file__).resolve().parents[3] / "shared" / "data" / "sst2" / "test.tsv"
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def clf() -> SentimentClassifier:
 
 
 def read_rows(n: int) -> tuple[list[str], list[int]]:
-    lines = SST2_TEST.read_text(encoding="utf-8").splitlines()
+    lines = shared_data("sst2/test.tsv").read_text(encoding="utf-8").splitlines()
     assert lines[0] == "sentence\tlabel"
     rows = [line.rsplit("\t", 1) for line in lines[1 : n + 1]]
     return [s.strip() for s, _ in rows], [int(y) for _, y in rows]
@@ -49,7 +49,8 @@ def test_artifact_is_small_and_described() -> None:
     meta = json.loads((DEFAULT_WEIGHTS_DIR / METADATA_FILE).read_text())
     assert meta["test_rows"] == 872
     assert meta["test_accuracy"] >= 0.85
-    assert meta["replaced_layers"] and meta["command"].startswith("python scripts/train_sentiment")
+    assert meta["replaced_layers"] and meta["command"].startswith(
+        ("python scripts/train_sentiment", "python -m scripts.train_sentiment"))
 
 
 def test_accuracy_on_sst2_test_subset(clf: SentimentClassifier) -> None:

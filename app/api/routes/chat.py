@@ -1,4 +1,4 @@
-"""POST /v1/chat: one turn, streamed as server-sent events."""
+"""POST /v1/chat: one turn, streamed as server-sent events (sse-starlette)."""
 
 from __future__ import annotations
 
@@ -12,25 +12,18 @@ from collections.abc import AsyncIterator, Generator
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
-from pydantic import ValidationError
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
+from app.api.deps import PrincipalDep, RuntimeDep, VisitorDep, get_chat, own_visitor
 from app.chat.capacity import FIRST_WORDS, TURNS_REJECTED
-from app.errors import (
-    DependencyUnavailable,
-    Forbidden,
-    InvalidInput,
-    NotFound,
-    PayloadTooLarge,
-)
+from app.chat.pipeline import PreparedTurn, TurnPipeline
+from app.errors import DependencyUnavailable, InvalidInput
 from app.runtime import Runtime
 from app.schemas.chat import ChatIn
-from app.services.events import resolve_subjects
-from app.services.identity import resolve
-from retrieval import InvalidRequestError
+from app.services.subjects import find_profile
+from generation.llm import CancelToken
 
 router = APIRouter(tags=["chat"])
 log = logging.getLogger(__name__)
@@ -51,49 +44,33 @@ SSE_DOC = """Events, each `event: <name>` + `data: <json>`:
   stored), or `error` `{"code", "message"}`."""
 
 
-def sse(event: str, data: dict[str, Any]) -> str:
-    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+def sse(event: str, data: dict[str, Any]) -> ServerSentEvent:
+    # One JSON line per event (sse-starlette writes `event:` and `data:` lines, "\n" apart
+    # as before): json.dumps escapes every line break inside the strings.
+    return ServerSentEvent(data=json.dumps(data, ensure_ascii=False), event=event, sep="\n")
 
 
 @router.post("/chat", summary="Chat with the shopping assistant (server-sent events)",
-             description=SSE_DOC, response_class=StreamingResponse,
+             description=SSE_DOC, response_class=EventSourceResponse,
              responses={200: {"content": {"text/event-stream": {}}},
                         413: {"description": "Body over 64 kB"},
                         422: {"description": "Empty or too long message, bad session id"},
                         503: {"description": "Too many conversations at once on this "
-                              "worker: retry after `Retry-After` seconds"}},
-             openapi_extra={"requestBody": {"required": True, "content": {
-                 "application/json": {"schema": {"$ref": "#/components/schemas/ChatIn"}}}}})
-async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> StreamingResponse:
+                              "worker: retry after `Retry-After` seconds"}})
+async def chat(payload: ChatIn, rt: RuntimeDep, principal: PrincipalDep,
+               visitor: VisitorDep) -> EventSourceResponse:
     principal.require("widget", "developer", "admin")
-    visitor = widget_visitor(request, rt, principal)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise PayloadTooLarge(f"request body over {MAX_BODY} bytes; a message is at most "
-                              "4000 characters")
-    try:
-        payload = ChatIn.model_validate_json(body)
-    except ValidationError as exc:
-        details = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                   for e in exc.errors()]
-        raise InvalidInput("invalid chat request: " + "; ".join(
-            f"{d['field']}: {d['message']}" for d in details), details=details) from exc
-    if visitor is not None and payload.customer_id not in (None, visitor):
-        raise Forbidden("a widget key chats only as its own visitor")
+    own_visitor(visitor, payload.customer_id or visitor,
+                "a widget key chats only as its own visitor")
     subject = visitor or payload.customer_id
     if subject is None:
         raise InvalidInput("customer_id is required with a staff key")
-    pipeline = rt.extras.get("chat")
-    if pipeline is None:
-        raise DependencyUnavailable("the chat assistant is not enabled on this server")
+    pipeline = get_chat(rt)
     started = time.perf_counter()
     release = _enter(rt)
     try:
         turn = await run_in_threadpool(_prepare, rt, pipeline, subject, visitor is not None,
                                        payload)
-    except InvalidRequestError as exc:  # the message made an impossible search: say which
-        release()
-        raise InvalidInput(f"message cannot be searched: {exc}") from exc
     except BaseException:
         release()
         raise
@@ -102,8 +79,9 @@ async def chat(request: Request, rt: RuntimeDep, principal: PrincipalDep) -> Str
     # Safety net: a body never iterated (client gone before the first byte) still
     # gives its place back when it is dropped.
     weakref.finalize(events, release)
-    return StreamingResponse(events, media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    # sse-starlette: the event stream, a comment ping every 15 s so proxies keep an idle
+    # connection open, and the client's disconnect cancels `events` (see _body).
+    return EventSourceResponse(events, sep="\n")
 
 
 def _first_words_by(rt: Runtime, started: float) -> float:
@@ -113,7 +91,7 @@ def _first_words_by(rt: Runtime, started: float) -> float:
     take goes to the other turns. (A slow turn on its own, e.g. the first after start-up,
     is no overload.)"""
     budget = rt.settings.chat_first_words_seconds
-    limiter = rt.extras.get("chat_turns")
+    limiter = rt.chat_turns
     busy = limiter is not None and limiter.active > 1
     overloaded = busy and time.perf_counter() - started >= budget
     return time.monotonic() + (0.0 if overloaded else budget)
@@ -133,7 +111,7 @@ class _Once:
 
 def _enter(rt: Runtime) -> _Once:
     """Take a place among this worker's turns in progress, or 503 with Retry-After."""
-    limiter = rt.extras.get("chat_turns")
+    limiter = rt.chat_turns
     if limiter is None:
         return _Once(None)
     if not limiter.try_enter():
@@ -144,8 +122,8 @@ def _enter(rt: Runtime) -> _Once:
     return _Once(limiter.leave)
 
 
-async def _body(rt: Runtime, pipeline: Any, turn: Any, started: float,
-                release: _Once) -> AsyncIterator[str]:
+async def _body(rt: Runtime, pipeline: TurnPipeline, turn: PreparedTurn, started: float,
+                release: _Once) -> AsyncIterator[ServerSentEvent]:
     """The SSE events, each produced on a worker thread. When the client disconnects the
     server cancels this generator: the turn's cancel token stops the LLM at once (the
     thread blocked on its next token returns), instead of letting it write to nobody."""
@@ -157,7 +135,7 @@ async def _body(rt: Runtime, pipeline: Any, turn: Any, started: float,
                                                   abandon_on_cancel=True)
             if item is None:
                 return
-            if first and item.startswith("event: token"):
+            if first and item.event == "token":
                 first = False
                 FIRST_WORDS.labels(turn.meta.get("first_words", "template")).observe(
                     time.perf_counter() - started)
@@ -169,7 +147,8 @@ async def _body(rt: Runtime, pipeline: Any, turn: Any, started: float,
         release()
 
 
-def _next(events: Generator[str, None, None], cancel: Any) -> str | None:
+def _next(events: Generator[ServerSentEvent, None, None], cancel: CancelToken
+          ) -> ServerSentEvent | None:
     item = next(events, None)
     if cancel.cancelled:  # abandoned while this thread was writing: end the turn here
         _close(events)
@@ -177,32 +156,26 @@ def _next(events: Generator[str, None, None], cancel: Any) -> str | None:
     return item
 
 
-def _close(events: Generator[str, None, None]) -> None:
+def _close(events: Generator[ServerSentEvent, None, None]) -> None:
     with contextlib.suppress(ValueError):  # being closed by the other path right now
         events.close()
 
 
-def _prepare(rt: Runtime, pipeline: Any, subject: str, is_visitor: bool,
-             payload: ChatIn) -> Any:
+def _prepare(rt: Runtime, pipeline: TurnPipeline, subject: str, is_visitor: bool,
+             payload: ChatIn) -> PreparedTurn:
     context = payload.context.model_dump(mode="json", exclude_none=True)
     with rt.sessions() as db:
-        if is_visitor:
-            pid = resolve_subjects(db, {("visitor", subject)})[("visitor", subject)]
-            db.commit()
-            profile = resolve(db, pid)
-        else:
-            try:
-                profile = resolve(db, subject)
-            except NotFound:  # first sight of a shop customer id, as with events
-                pid = resolve_subjects(db, {("customer", subject)})[("customer", subject)]
-                db.commit()
-                profile = resolve(db, pid)
+        # First sight of a visitor, or of a shop customer id a staff key names (as events
+        # do), creates their profile.
+        profile = find_profile(db, subject, create="visitor" if is_visitor else "customer")
+        db.commit()
         turn = pipeline.prepare(db, profile, payload.message, payload.session_id, context)
         db.commit()
         return turn
 
 
-def _events(rt: Runtime, pipeline: Any, turn: Any) -> Generator[str, None, None]:
+def _events(rt: Runtime, pipeline: TurnPipeline, turn: PreparedTurn
+            ) -> Generator[ServerSentEvent, None, None]:
     yield sse("session", {"session_id": turn.session.id})
     try:
         for event, data in pipeline.stream(turn):

@@ -82,16 +82,18 @@ def undo_merge(merge_id: int, db: SessionDep, principal: PrincipalDep) -> MergeO
     return MergeOut.model_validate(row, from_attributes=True)
 
 
-def _consents_out(rt: RuntimeDep, db: Session, profile: Profile) -> ConsentsOut:
+def _consents_out(rt: RuntimeDep, db: Session, customer_id: str, profile: Profile
+                  ) -> ConsentsOut:
+    """`customer_id` is the caller's id for the person, echoed as given (never `p_...`)."""
     state = consent.current(db, profile, rt.settings.default_consent_personalization)
-    return ConsentsOut(customer_id=identity.root_of(db, profile).id,
+    return ConsentsOut(customer_id=customer_id,
                        purposes=state, descriptions=consent.PURPOSE_TEXT)  # type: ignore[arg-type]
 
 
 @router.get("/customers/{customer_id}/consents", response_model=ConsentsOut,
             dependencies=[STAFF], summary="Consent in force, by purpose")
 def get_consents(customer_id: str, rt: RuntimeDep, db: SessionDep) -> ConsentsOut:
-    return _consents_out(rt, db, identity.resolve(db, customer_id))
+    return _consents_out(rt, db, customer_id, identity.resolve(db, customer_id))
 
 
 @router.put("/customers/{customer_id}/consents", response_model=ConsentsOut,
@@ -107,7 +109,7 @@ def put_consents(customer_id: str, body: ConsentsIn, rt: RuntimeDep, db: Session
     db.add(AuditLog(actor=f"key:{principal.key_id}", action="consent.update",
                     subject=identity.root_of(db, profile).id, details=decisions))
     db.commit()
-    return _consents_out(rt, db, profile)
+    return _consents_out(rt, db, customer_id, profile)
 
 
 @router.get("/customers/{customer_id}/export", dependencies=[STAFF],

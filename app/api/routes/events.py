@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter
 
-from app.api.deps import PrincipalDep, RuntimeDep, widget_visitor
+from app.api.deps import PrincipalDep, RuntimeDep, VisitorDep
 from app.errors import InvalidInput, PayloadTooLarge
 from app.schemas.events import EventsResult
 from app.services.events import ingest
@@ -29,6 +29,7 @@ BATCH_SCHEMA_REF = {"$ref": "#/components/schemas/EventBatch"}
     openapi_extra={"requestBody": {"required": True, "content": {
         "application/json": {"schema": BATCH_SCHEMA_REF}}}})
 async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
+                      visitor: VisitorDep,
                       atomic: Annotated[bool, Query(description="Store all or nothing")] = False
                       ) -> Any:
     """Up to 1,000 events per request. Each accepted event is committed before the response
@@ -40,7 +41,6 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
     browser observes (`TAILOR_WIDGET_EVENT_TYPES`; no purchases by default), and its
     `event_id`s are scoped to that visitor, so they never collide with the server's."""
     principal.require("widget", "developer", "admin")
-    visitor = widget_visitor(request, rt, principal)
     limit = rt.settings.max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -65,7 +65,7 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
 
     # With a preference model, events go through the learning outbox: learned at once by
     # this worker, or later by any worker's retry if that fails (model not ready, outage).
-    learn_after = rt.settings.learn_lease_seconds if "prefs" in rt.extras else None
+    learn_after = rt.settings.learn_lease_seconds if rt.prefs is not None else None
 
     def work() -> Any:
         with rt.sessions() as db:

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
 
 from app.api.deps import PrincipalDep, RuntimeDep, SessionDep, require, visitor_tokens
-from app.db.models import ApiKey, AuditLog
-from app.errors import NotFound
+from app.db.models import AuditLog
+from app.services import auth
 from app.services.auth import Role, create_key
 from app.services.tombstones import refuse_erased_visitor
 
@@ -50,19 +49,14 @@ def create(body: KeyIn, db: SessionDep, principal: PrincipalDep) -> KeyOut:
 @router.get("/keys", response_model=list[KeyOut], dependencies=[require("admin")],
             summary="List API keys (without secrets)")
 def list_keys(db: SessionDep) -> list[KeyOut]:
-    return [KeyOut.model_validate(r, from_attributes=True)
-            for r in db.scalars(select(ApiKey).order_by(ApiKey.id))]
+    return [KeyOut.model_validate(r, from_attributes=True) for r in auth.list_keys(db)]
 
 
 @router.delete("/keys/{key_id}", response_model=KeyOut, dependencies=[require("admin")],
-               summary="Revoke an API key")
+               summary="Revoke an API key",
+               responses={409: {"description": "The last live admin key cannot be revoked"}})
 def revoke(key_id: int, rt: RuntimeDep, db: SessionDep, principal: PrincipalDep) -> KeyOut:
-    row = db.get(ApiKey, key_id)
-    if row is None:
-        raise NotFound(f"no API key with id {key_id}")
-    row.revoked_at = row.revoked_at or datetime.now(UTC)
-    db.add(AuditLog(actor=f"key:{principal.key_id}", action="key.revoke", subject=None,
-                    details={"key_id": key_id}))
+    row = auth.revoke_key(db, key_id, actor=f"key:{principal.key_id}")
     db.commit()
     rt.keys.clear()
     return KeyOut.model_validate(row, from_attributes=True)
