@@ -25,6 +25,7 @@ def _harness() -> Any:
 
 @pytest.mark.schemathesis
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # two identities x every operation; ~4 min on an idle machine
 def test_no_generated_request_gets_a_server_error(tmp_path: Path) -> None:
     st = _harness()
     proc, base = st.start_server(tmp_path / "server")

@@ -97,3 +97,36 @@ def test_one_profile_across_channels_store_purchase_shapes_email(shop: Any) -> N
     # the freshest interest in "for you".
     assert [i["id"] for i in slot(shop, "buy_again", "omni")["items"]] == ["shoe-2"]
     assert slot(shop, "for_you", "omni")["items"][0]["id"] == "shoe-1"
+
+
+def test_rendered_email_honours_consent_and_escapes(app_factory: Any, db_url: str) -> None:
+    from tests.nba.conftest import CATALOG
+
+    # Quiet hours off: the email is rendered at the test's own clock time.
+    shop = app_factory(db_url, nba_quiet_start=0, nba_quiet_end=0)
+    assert shop.put("/v1/items", json=CATALOG, headers=ADMIN).status_code == 200
+    events(shop, "em", {"type": "purchase", "item_id": "sock-1",
+                        "occurred_at": "2026-03-01T10:00:00Z"},
+           {"type": "view", "item_id": "shoe-1"})
+    offer(shop, id="mail", items=["shoe-2"], channels=["email"],
+          message="<b>Spring</b> sale")
+    r = shop.get("/v1/customers/em/email", headers=ADMIN)
+    assert r.status_code == 200, r.text
+    assert r.json()["sendable"] is False and r.json()["reason"].startswith("consent")
+    consents(shop, "em", marketing=True)
+    body = shop.get("/v1/customers/em/email", params={"send": "true"}, headers=ADMIN).json()
+    assert body["sendable"] is True, body
+    assert "&lt;b&gt;Spring&lt;/b&gt; sale" in body["html"] and "Trail shoe" in body["html"]
+    assert body["offer"]["offer_id"] == "mail"
+    again = shop.get("/v1/customers/em/email", headers=ADMIN).json()  # cap: 1 email a day
+    assert again["sendable"] is False and again["reason"].startswith("frequency_cap")
+
+
+def test_prefilled_form(shop: Any) -> None:
+    r = shop.post("/v1/identify", headers=ADMIN, json={
+        "customer_id": "form-1", "email": "Jane.Doe@example.com", "phone": "(555) 123-4567"})
+    assert r.status_code in (200, 201), r.text
+    out = shop.get("/v1/customers/form-1/form", headers=ADMIN)
+    assert out.status_code == 200, out.text
+    assert out.json()["fields"] == {"email": "Jane.Doe@example.com", "phone": "(555) 123-4567"}
+    assert shop.get("/v1/customers/nobody/form", headers=ADMIN).status_code == 404

@@ -27,8 +27,9 @@ from app.services.identity import cluster_ids
 QUEUE = jobs.declare_queue("journeys")
 # A step that hits a busy database (SQLite's single writer) is retried, not the journey
 # lost: every step is idempotent (the ledger makes `perform` happen once).
-RETRY: dict[str, Any] = {"retries_allowed": True, "max_attempts": 8, "interval_seconds": 0.5,
-         "backoff_rate": 2.0}
+def _step() -> Any:
+    return jobs.step(retries_allowed=True, max_attempts=8, interval_seconds=0.5,
+                     backoff_rate=2.0)
 
 
 def setup(rt: Any) -> None:
@@ -42,7 +43,7 @@ def _nba() -> Any:
     return jobs.resource("journeys")
 
 
-@jobs.step(**RETRY)
+@_step()
 def stopped_by(profile_id: str, stop_on: list[str], since_iso: str) -> str | None:
     """The stop event that happened since the run started, if any."""
     nba = _nba()
@@ -55,7 +56,7 @@ def stopped_by(profile_id: str, stop_on: list[str], since_iso: str) -> str | Non
     return None if row is None else str(row[0])
 
 
-@jobs.step(**RETRY)
+@_step()
 def contact_check(profile_id: str, key: str, channel: str, offer_id: str | None
                   ) -> dict[str, Any]:
     """The NBA's contact rules for this one message: {"ok"} or the rule and reason, with
@@ -64,7 +65,7 @@ def contact_check(profile_id: str, key: str, channel: str, offer_id: str | None
     return dict(nba.check(profile_id, key, channel, offer_id, datetime.now(UTC)))
 
 
-@jobs.step(**RETRY)
+@_step()
 def perform(run_id: str, n: int, profile_id: str, step: dict[str, Any], outcome: str
             ) -> str:
     """The step's effect, exactly once: the ledger's unique (run, step) key commits with it."""
@@ -91,7 +92,7 @@ def perform(run_id: str, n: int, profile_id: str, step: dict[str, Any], outcome:
     return outcome
 
 
-@jobs.step(**RETRY)
+@_step()
 def finish(run_id: str, state: str, detail: str) -> None:
     nba = _nba()
     with nba.sessions() as db:
