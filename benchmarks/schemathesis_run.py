@@ -105,10 +105,11 @@ EXCLUDED = {"admin": ["/v1/keys/{key_id}"], "widget": []}
 # Generous: the coverage phase sends the largest catalog upsert the schema allows (10,000
 # items, 3.6 MB), which takes over a minute on a busy 2-core machine.
 def run_schemathesis(base: str, headers: dict[str, str], examples: int, out: Path,
-                     seed_: int, exclude_paths: list[str] | None = None) -> dict[str, Any]:
+                     seed_: int, exclude_paths: list[str] | None = None,
+                     workers: int = 2) -> dict[str, Any]:
     report = out / "report.json"
     cmd = [str(SCHEMATHESIS), "run", f"{base}/openapi.json", "--checks", "all",
-           "--max-examples", str(examples), "--seed", str(seed_), "--workers", "2",
+           "--max-examples", str(examples), "--seed", str(seed_), "--workers", str(workers),
            "--request-timeout", "300", "--continue-on-failure", "--no-color",
            "--suppress-health-check", "all", "--report", "json",
            "--report-json-path", str(report)]

@@ -35,8 +35,12 @@ def test_no_generated_request_gets_a_server_error(tmp_path: Path) -> None:
             st.seed_catalog(base)
             out = tmp_path / name
             out.mkdir()
+            # One worker thread: with two, hypothesis describes strategies by parsing their
+            # source in both threads at once, and CPython 3.11's AST recursion counter is not
+            # thread-safe ("AST constructor recursion depth mismatch", a tool error, seen
+            # once in this pass); the server is not what failed then.
             result = st.run_schemathesis(base, headers, EXAMPLES, out, seed_=1,
-                                         exclude_paths=st.EXCLUDED[name])
+                                         exclude_paths=st.EXCLUDED[name], workers=1)
             assert result["cases"] > 1000, result
             assert result["server_errors"] == 0 and result["errors"] == 0, (
                 name, result["server_error_list"], (out / "stdout.txt").read_text()[-5000:])
