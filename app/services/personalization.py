@@ -73,6 +73,8 @@ from retrieval import CatalogIndex, Item
 from retrieval.hybrid import Hit
 
 log = logging.getLogger(__name__)
+# More changed items than this in one catalog change: the model takes the catalog whole.
+BULK_CATALOG_CHANGE = 200
 RETRIED = Counter("tailor_learn_retry_events_total",
                   "Stored events taken by the learning retry (not learned when received)")
 RETRY_ERRORS = Counter("tailor_learn_retry_errors_total",
@@ -338,6 +340,11 @@ class Personalization:
             self._apply_catalog(items, removed)
 
     def _apply_catalog(self, items: Sequence[Item], removed: Sequence[str]) -> None:
+        if len(items) + len(removed) > BULK_CATALOG_CHANGE:
+            # One item at a time rebuilds the model's item arrays each time (quadratic in a
+            # big import); the whole catalog at once keeps learned factors of known ids.
+            self._set_catalog(self.model, self.index)
+            return
         for it in items:
             if not it.active or it.id not in self.index:
                 self._remove(it.id)
