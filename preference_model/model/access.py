@@ -13,10 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from preference_model.errors import (
-    StaleStateError,
-    StateCorruptError,
-)
+from preference_model.errors import StaleStateError, StateCorruptError
 from preference_model.migrate import fetch_replay, rebuild
 from preference_model.model.base import ModelBase
 from preference_model.signals import Consent, Signal

@@ -12,23 +12,13 @@ from typing import Any, Self
 
 import numpy as np
 
-from preference_model.config import (
-    Population,
-    PreferenceConfig,
-    fingerprint,
-)
-from preference_model.errors import (
-    NotReadyError,
-)
+from preference_model.config import Population, PreferenceConfig, fingerprint
+from preference_model.errors import NotReadyError
 from preference_model.items import ItemTable
 from preference_model.model.access import StateAccess
 from preference_model.model.base import ModelBase
-from preference_model.repurchase import (
-    RepeatStats,
-)
-from preference_model.signals import (
-    EventWeights,
-)
+from preference_model.repurchase import RepeatStats
+from preference_model.signals import EventWeights
 from preference_model.similar import ItemNeighbors
 from preference_model.store import InMemoryStateStore, StateStore
 

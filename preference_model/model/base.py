@@ -18,25 +18,12 @@ import numpy as np
 from readerwriterlock.rwlock import RWLockWrite
 
 from preference_model.candidates import Generators
-from preference_model.config import (
-    Population,
-    PreferenceConfig,
-)
-from preference_model.errors import (
-    InvalidSignalError,
-    NotReadyError,
-)
+from preference_model.config import Population, PreferenceConfig
+from preference_model.errors import InvalidSignalError, NotReadyError
 from preference_model.items import ItemTable
 from preference_model.migrate import HistorySource
-from preference_model.repurchase import (
-    parse_overrides,
-)
-from preference_model.signals import (
-    ROLES,
-    Consent,
-    Context,
-    parse_attribute,
-)
+from preference_model.repurchase import parse_overrides
+from preference_model.signals import ROLES, Consent, Context, parse_attribute
 from preference_model.state import CustomerState, HistoryEntry, Taste
 from preference_model.store import InMemoryStateStore, StateStore
 

@@ -12,22 +12,12 @@ from typing import Any
 
 import numpy as np
 
-from preference_model.config import (
-    Population,
-)
-from preference_model.errors import (
-    InvalidSignalError,
-    UnknownCustomerError,
-)
+from preference_model.config import Population
+from preference_model.errors import InvalidSignalError, UnknownCustomerError
 from preference_model.model.base import sigmoid
 from preference_model.model.scoring import Scoring
 from preference_model.results import PreferenceView, Probe, Profile
-from preference_model.signals import (
-    ROLES,
-    Consent,
-    Context,
-    parse_attribute,
-)
+from preference_model.signals import ROLES, Consent, Context, parse_attribute
 from preference_model.state import AttrPref, CustomerState, Taste
 
 

@@ -13,19 +13,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from preference_model.errors import (
-    ConsentRequiredError,
-    InvalidSignalError,
-)
+from preference_model.errors import ConsentRequiredError, InvalidSignalError
 from preference_model.model.base import DAY, sigmoid
 from preference_model.model.scoring import Scoring
-from preference_model.signals import (
-    CONSTRAINT_EVENT,
-    Consent,
-    Context,
-    Signal,
-    parse_attribute,
-)
+from preference_model.signals import CONSTRAINT_EVENT, Consent, Context, Signal, parse_attribute
 from preference_model.state import AttrPref, CustomerState, HistoryEntry, Taste
 
 

@@ -10,9 +10,7 @@ from datetime import datetime
 
 import numpy as np
 
-from preference_model.errors import (
-    InvalidSignalError,
-)
+from preference_model.errors import InvalidSignalError
 from preference_model.model.access import StateAccess
 from preference_model.repurchase import (
     Due,

@@ -11,18 +11,12 @@ from datetime import datetime
 import numpy as np
 
 from preference_model.candidates import Budget, Generators, Proposal, RepurchaseSource, propose
-from preference_model.errors import (
-    InvalidSignalError,
-    SpaceMismatchError,
-)
+from preference_model.errors import InvalidSignalError, SpaceMismatchError
 from preference_model.explain import Explainer
 from preference_model.model.base import DAY, sigmoid
 from preference_model.model.repurchasing import Repurchasing
 from preference_model.results import Reason, Scored
-from preference_model.signals import (
-    Consent,
-    Context,
-)
+from preference_model.signals import Consent, Context
 from preference_model.similar import ItemNeighbors, recency_weighted
 from preference_model.state import CustomerState, Taste
 
