@@ -6,7 +6,7 @@ with provenance (which generators proposed each item: it feeds the reasons):
 
 - taste: maximum inner product search of the customer's query vector over the items'
   factor vectors, augmented with each item's bias so the search ranks by the population
-  and taste terms of the score (model.py) exactly as the ranker does;
+  and taste terms of the score (model/scoring.py) exactly as the ranker does;
 - neighbours: the item-to-item (EASE) rows of the recent history;
 - repurchase: the customer's own past purchases (a repurchase model plugs in here);
 - popular: the items with the highest population score (cold start, anonymous visitors);

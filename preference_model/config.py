@@ -2,7 +2,7 @@
 
 `PreferenceConfig` holds the online learner's hyper-parameters; `Population` the weights
 every customer shares (fitted by `pretrain`, or a content-only default). Kept apart from
-model.py so the parts that read them (explain.py, active.py, through `view.ModelView`)
+the model (model/) so the parts that read them (explain.py, active.py, through `view.ModelView`)
 need not import the model.
 """
 
