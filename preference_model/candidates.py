@@ -192,8 +192,10 @@ RepurchaseSource = Callable[[str, float, int], Sequence[str]]
 def propose(model: Scorer, gens: Generators, st: CustomerState | None,
             customer_id: str, role: str, context: Context | Mapping[str, object] | None,
             t: float, *, budget: Budget, seed: int, trending: Sequence[str] = (),
-            repurchase: RepurchaseSource | None = None) -> Proposal:
-    """Every generator's proposals, merged and de-duplicated (removed items dropped)."""
+            bought: Sequence[str] | None = None) -> Proposal:
+    """Every generator's proposals, merged and de-duplicated (removed items dropped).
+    `bought`: the repurchase source's answer, asked beforehand (outside the catalog lock);
+    None = the customer's own purchases."""
     items, _ = model.require()
     ctx = model.resolve_context(st, context)
     out = Proposal()
@@ -203,8 +205,8 @@ def propose(model: Scorer, gens: Generators, st: CustomerState | None,
 
     out.add(ids(gens.taste(st, role, ctx, t, budget.taste)), "taste")
     out.add(ids(gens.neighbours(st, role, budget.neighbours)), "neighbours")
-    bought = repurchase(customer_id, t, budget.repurchase) if repurchase is not None else \
-        gens.repurchase(st, role, budget.repurchase)
+    if bought is None:
+        bought = gens.repurchase(st, role, budget.repurchase)
     out.add((i for i in bought if i in items.index), "repurchase")
     out.add((i for i in trending if i in items.index), "trending")
     out.add(ids(gens.popular(budget.popular)), "popular")

@@ -238,14 +238,19 @@ class Scoring(Repurchasing):
                 repurchase: RepurchaseSource | None = None) -> Proposal:
         """First stage: candidates from every generator (candidates.py), with provenance."""
         t, _ = self._args(customer_id, role, None, at)
+        budget = budget or Budget()
+        # Asked before the catalog lock is taken: the source may read this model (the
+        # service's calls `repurchase_candidates`, which takes the lock itself), and a read
+        # nested in a read deadlocks as soon as a catalog write is waiting between the two.
+        bought = None if repurchase is None else \
+            list(repurchase(customer_id, t, budget.repurchase))
 
         def run(st: CustomerState | None) -> Proposal:
             gens = getattr(self, "_generators", None)
             if gens is None or not gens.fresh(self):
                 gens = self._generators = Generators(self)
-            return propose(self, gens, st, customer_id, role, context, t,
-                           budget=budget or Budget(), seed=seed, trending=trending,
-                           repurchase=repurchase)
+            return propose(self, gens, st, customer_id, role, context, t, budget=budget,
+                           seed=seed, trending=trending, bought=bought)
 
         return self._read(customer_id, run)
 
