@@ -14,6 +14,7 @@ import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -24,9 +25,9 @@ from preference_model import Consent, Signal
 def main() -> None:
     rng = np.random.default_rng(1)
     model, centroids, style = build(3000, rng)
-    ids = list(model.items.ids)
+    ids = list(model.require()[0].ids)
     t0 = datetime(2026, 11, 1, 12, tzinfo=UTC)
-    out = {}
+    out: dict[str, Any] = {}
     for c in range(30):
         cid = f"u{c}"
         rows = rng.choice(len(ids), 12, replace=False)
@@ -60,8 +61,8 @@ def main() -> None:
     model.correct("u3", "color=red", None)
     out["after_correct"] = str(model.profile("u3"))[:2000]
     # A new latent space: every stored state is rebuilt on its next use (migrate.py).
-    model.population.version = "v2"
-    model.population.trained_at = 1.0
+    _, pop = model.require()
+    pop.version, pop.trained_at = "v2", 1.0
     out["rebuilt"] = [str(model.profile(f"u{c}"))[:500] for c in range(0, 30, 7)]
     out["rank_after"] = [(s.item_id, round(s.score, 12)) for s in model.rank(
         "u4", ids[:200], at=t0 + timedelta(days=3), exploration=0.0)[:20]]
