@@ -10,22 +10,14 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Weight of each behavioural event type for the preference model (the return channel).
-# view < dwell/zoom < click < add_to_cart < purchase; dismiss is negative; a rating maps
-# (r - 3) / 2 at ingest. Custom types are added through TAILOR_EVENT_WEIGHTS. The preference
-# model's own default table (preference_model/signals.py) agrees on every type both name
-# (tests/app/test_events.py checks it); this one decides what the API accepts.
-DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
-    "impression": 0.0,
-    "view": 0.1,
-    "dwell": 0.3,
-    "zoom": 0.3,
-    "click": 0.5,
-    "add_to_cart": 0.8,
-    "purchase": 1.0,
-    "dismiss": -0.7,
-    "rating": 1.0,
-}
+# The event types the API accepts out of the box (the return channel). Their weights have one
+# home, the preference model's table (preference_model/signals.py DEFAULT_EVENT_WEIGHTS:
+# view < dwell/zoom < click < add_to_cart < purchase, dismiss negative, impression 0.0);
+# app/services/events.py `event_weights` reads them there. A rating maps (r - 3) / 2 at
+# ingest. Custom types and overrides come through TAILOR_EVENT_WEIGHTS.
+DEFAULT_EVENT_TYPES: tuple[str, ...] = (
+    "impression", "view", "dwell", "zoom", "click", "add_to_cart", "purchase", "dismiss",
+    "rating")
 
 # What a browser can observe by itself. A purchase (or a refund) is the shop's server's to
 # report: from a public widget key anyone could forge one for their own visitor.
@@ -290,10 +282,6 @@ class Settings(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"trusted proxy {net!r} is not an IP address or CIDR") from exc
         return v
-
-    @property
-    def all_event_weights(self) -> dict[str, float]:
-        return {**DEFAULT_EVENT_WEIGHTS, **self.event_weights}
 
     @property
     def resolved_database_url(self) -> str:

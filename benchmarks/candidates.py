@@ -54,14 +54,14 @@ def build(n: int, rng: np.random.Generator) -> tuple[PreferenceModel, np.ndarray
     members = [np.flatnonzero(style == s) for s in range(STYLES)]
     idx = np.stack([rng.choice(members[s], 20) for s in style]).astype(np.int32)
     pop.similar = ItemNeighbors(idx, rng.uniform(0.0, 0.05, idx.shape).astype(np.float32))
-    model._refresh_vectors()
+    model.refresh_vectors()
     return model, centroids, style
 
 
 def true_scores(model: PreferenceModel, taste: np.ndarray) -> np.ndarray:
     pop = model.population
     assert pop is not None
-    return model._V @ taste + pop.item_bias
+    return model.vectors @ taste + pop.item_bias
 
 
 def ndcg(ranked: list[str], relevant: set[str], k: int = 10) -> float:

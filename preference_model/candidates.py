@@ -6,7 +6,7 @@ with provenance (which generators proposed each item: it feeds the reasons):
 
 - taste: maximum inner product search of the customer's query vector over the items'
   factor vectors, augmented with each item's bias so the search ranks by the population
-  and taste terms of the score (model.py) exactly as the ranker does;
+  and taste terms of the score (model/scoring.py) exactly as the ranker does;
 - neighbours: the item-to-item (EASE) rows of the recent history;
 - repurchase: the customer's own past purchases (a repurchase model plugs in here);
 - popular: the items with the highest population score (cold start, anonymous visitors);
@@ -24,7 +24,7 @@ import math
 import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import faiss
 import numpy as np
@@ -32,10 +32,34 @@ import numpy as np
 from preference_model.signals import Context
 
 if TYPE_CHECKING:
-    from preference_model.model import PreferenceModel
-    from preference_model.state import CustomerState
+    from preference_model.config import Population
+    from preference_model.items import ItemTable
+    from preference_model.similar import ItemNeighbors
+    from preference_model.state import CustomerState, HistoryEntry
 
 SOURCES = ("taste", "neighbours", "repurchase", "trending", "popular", "exploration")
+
+
+class Scorer(Protocol):
+    """What the generators read from the model (`PreferenceModel` has it): a narrow view,
+    so this module does not import the model that calls it."""
+
+    @property
+    def vectors(self) -> np.ndarray: ...
+
+    def require(self) -> tuple[ItemTable, Population]: ...
+
+    def factor_query(self, st: CustomerState | None, role: str, ctx: Context,
+                     t: float) -> np.ndarray: ...
+
+    def similar_scores(self, st: CustomerState, role: str,
+                       similar: ItemNeighbors) -> np.ndarray | None: ...
+
+    def history(self, st: CustomerState, role: str, *, positive: bool = False,
+                last: int | None = None) -> tuple[list[HistoryEntry], np.ndarray]: ...
+
+    def resolve_context(self, st: CustomerState | None,
+                        context: Context | Mapping[str, object] | None) -> Context: ...
 
 
 @dataclass(frozen=True)
@@ -110,44 +134,30 @@ class FactorIndex:
 class Generators:
     """The generators for one model's item table; rebuilt when the table changes."""
 
-    def __init__(self, model: PreferenceModel, *, exact_below: int = 50_000) -> None:
-        items, pop = model._require()
+    def __init__(self, model: Scorer, *, exact_below: int = 50_000) -> None:
+        items, pop = model.require()
         self.model = model
-        self.vectors = model._V  # identity of the table these structures were built for
+        self.vectors = model.vectors  # identity of the table these structures were built for
         item_score = pop.item_bias + pop.w_pop * items.pop
         self.factors = FactorIndex(self.vectors, item_score, exact_below=exact_below)
         self.by_popularity = np.argsort(-item_score, kind="stable")
 
-    def fresh(self, model: PreferenceModel) -> bool:
-        return self.vectors is model._V
+    def fresh(self, model: Scorer) -> bool:
+        return self.vectors is model.vectors
 
     def query(self, st: CustomerState | None, role: str, ctx: Context, t: float) -> np.ndarray:
-        """The customer's vector in the score's factor term (model._parts, same order)."""
-        _, pop = self.model._require()
-        q = pop.prior_mean.copy()
-        for f in ctx.features():
-            if f in pop.context:
-                q += pop.context[f]
-        taste = st.taste(role) if st is not None else None
-        if st is None or taste is None or taste.long.shape != q.shape:
-            return q
-        if role == "self" and st.cohort is not None and pop.cohorts is not None:
-            q += pop.cohorts[st.cohort] - pop.prior_mean
-        q += taste.long
-        decay = self.model._session_decay(taste, t)
-        if decay > 1e-3:
-            q += taste.short * decay
-        return q
+        """The customer's vector in the score's factor term (`PreferenceModel.factor_query`)."""
+        return self.model.factor_query(st, role, ctx, t)
 
     def taste(self, st: CustomerState | None, role: str, ctx: Context, t: float,
               k: int) -> np.ndarray:
         return self.factors.search(self.query(st, role, ctx, t), k)
 
     def neighbours(self, st: CustomerState | None, role: str, k: int) -> np.ndarray:
-        _, pop = self.model._require()
+        _, pop = self.model.require()
         if st is None or pop.similar is None or k < 1:
             return np.zeros(0, dtype=np.int64)
-        scores = self.model._similar_scores(st, role, pop.similar)
+        scores = self.model.similar_scores(st, role, pop.similar)
         if scores is None:
             return np.zeros(0, dtype=np.int64)
         hist, rows = self.model.history(st, role)
@@ -179,13 +189,15 @@ class Generators:
 RepurchaseSource = Callable[[str, float, int], Sequence[str]]
 
 
-def propose(model: PreferenceModel, gens: Generators, st: CustomerState | None,
+def propose(model: Scorer, gens: Generators, st: CustomerState | None,
             customer_id: str, role: str, context: Context | Mapping[str, object] | None,
             t: float, *, budget: Budget, seed: int, trending: Sequence[str] = (),
-            repurchase: RepurchaseSource | None = None) -> Proposal:
-    """Every generator's proposals, merged and de-duplicated (removed items dropped)."""
-    items, _ = model._require()
-    ctx = model._context(st, context)
+            bought: Sequence[str] | None = None) -> Proposal:
+    """Every generator's proposals, merged and de-duplicated (removed items dropped).
+    `bought`: the repurchase source's answer, asked beforehand (outside the catalog lock);
+    None = the customer's own purchases."""
+    items, _ = model.require()
+    ctx = model.resolve_context(st, context)
     out = Proposal()
 
     def ids(rows: Any) -> list[str]:
@@ -193,8 +205,8 @@ def propose(model: PreferenceModel, gens: Generators, st: CustomerState | None,
 
     out.add(ids(gens.taste(st, role, ctx, t, budget.taste)), "taste")
     out.add(ids(gens.neighbours(st, role, budget.neighbours)), "neighbours")
-    bought = repurchase(customer_id, t, budget.repurchase) if repurchase is not None else \
-        gens.repurchase(st, role, budget.repurchase)
+    if bought is None:
+        bought = gens.repurchase(st, role, budget.repurchase)
     out.add((i for i in bought if i in items.index), "repurchase")
     out.add((i for i in trending if i in items.index), "trending")
     out.add(ids(gens.popular(budget.popular)), "popular")

@@ -2,7 +2,7 @@
 
 `PreferenceConfig` holds the online learner's hyper-parameters; `Population` the weights
 every customer shares (fitted by `pretrain`, or a content-only default). Kept apart from
-model.py so the parts that read them (explain.py, active.py, through `view.ModelView`)
+the model (model/) so the parts that read them (explain.py, active.py, through `view.ModelView`)
 need not import the model.
 """
 
@@ -18,8 +18,12 @@ from preference_model.repurchase import RepeatStats
 from preference_model.signals import EventWeights
 from preference_model.similar import ItemNeighbors
 
-# Topics never learned or used without the customer's "sensitive" consent. Same list as
-# retrieval.catalog.SENSITIVE_TOPICS; copied so this package needs no pydantic import.
+# Topics never learned or used without the customer's "sensitive" consent. The service passes
+# the catalog schema's list in (`PreferenceConfig(sensitive_topics=retrieval.SENSITIVE_TOPICS)`,
+# app/services/personalization.py). This default serves the library used on its own: it may
+# not import retrieval (one-way imports; retrieval pulls pydantic, faiss and an encoder), and
+# an empty default would learn "health=..." without consent. So it is a pinned copy,
+# checked equal by tests/preference_model/test_preference_model_boundaries.py.
 SENSITIVE_TOPICS: frozenset[str] = frozenset({
     "health", "pregnancy", "religion", "sexuality", "financial_hardship", "politics",
     "ethnicity", "disability", "mental_health", "addiction",

@@ -30,10 +30,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from preference_model.errors import PreferenceModelError
-from preference_model.signals import RATING_EVENT, Consent, Context, Signal
+from preference_model.signals import RATING_EVENT, Consent, Signal
 from preference_model.state import (
     AttrPref,
     CustomerState,
@@ -43,7 +43,8 @@ from preference_model.state import (
 )
 
 if TYPE_CHECKING:
-    from preference_model.model import PreferenceModel
+    from preference_model.config import Population, PreferenceConfig
+    from preference_model.items import ItemTable
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +62,28 @@ class Replay:
 HistorySource = Callable[[str, int], "Replay | None"]
 
 
-def _is_event(model: PreferenceModel, kind: str) -> bool:
+class Relearner(Protocol):
+    """What a rebuild reads and calls on the model (`PreferenceModel` has it): a narrow
+    view, so this module does not import the model that calls it."""
+
+    config: PreferenceConfig
+    items: ItemTable | None
+    history_source: HistorySource | None
+
+    def require(self) -> tuple[ItemTable, Population]: ...
+
+    def stamp(self, st: CustomerState) -> None: ...
+
+    def learn_into(self, st: CustomerState, sig: Signal, consent: Consent) -> bool: ...
+
+    def relearn_entry(self, st: CustomerState, h: HistoryEntry) -> bool: ...
+
+
+def _is_event(model: Relearner, kind: str) -> bool:
     return kind == RATING_EVENT or kind in model.config.event_weights.weights
 
 
-def fetch_replay(model: PreferenceModel, customer_id: str) -> Replay | None:
+def fetch_replay(model: Relearner, customer_id: str) -> Replay | None:
     """The customer's history from the model's source (I/O: call outside any lock)."""
     source = model.history_source
     if source is None:
@@ -78,15 +96,15 @@ def fetch_replay(model: PreferenceModel, customer_id: str) -> Replay | None:
         return None
 
 
-def rebuild(model: PreferenceModel, old: CustomerState | None, customer_id: str,
+def rebuild(model: Relearner, old: CustomerState | None, customer_id: str,
             replay: Replay | None) -> CustomerState:
     """The customer's state in the model's current space (call under the catalog read
     lock; `replay` is fetched beforehand, outside any lock, with `fetch_replay`)."""
-    items, pop = model._require()
+    items, pop = model.require()
     dim = len(pop.prior_mean)
     at = old.created_at if old is not None else 0.0
     new = CustomerState.fresh(customer_id, dim, pop.prior_precision, at)
-    model._stamp(new)
+    model.stamp(new)
     if old is not None:
         new.demographics = {k: AttrPref(**vars(v)) for k, v in old.demographics.items()}
         new.style = dict(old.style)
@@ -138,39 +156,14 @@ def rebuild(model: PreferenceModel, old: CustomerState | None, customer_id: str,
     return new
 
 
-def _replay_signal(model: PreferenceModel, st: CustomerState, sig: Signal,
+def _replay_signal(model: Relearner, st: CustomerState, sig: Signal,
                    consent: Consent) -> int:
     sig.validate(model.config.event_weights)
     if sig.kind in ("external", "demographic"):
         return 0  # popularity is not personal; demographics were carried over
-    items = model.items
-    assert items is not None
-    row = None
-    if sig.item_id is not None:
-        row = items.index.get(sig.item_id)
-        if row is None or items.removed[row]:
-            return 0
-    if (sig.kind in ("inferred", "sentiment") and not consent.sensitive
-            and model._is_sensitive(row, sig.attribute)):
-        return 0
-    model._apply(st, sig, row, Context.from_mapping(sig.context), sig.at.timestamp(), consent)
-    return 1
+    return int(model.learn_into(st, sig, consent))
 
 
-def _replay_entry(model: PreferenceModel, st: CustomerState, h: HistoryEntry) -> int:
+def _replay_entry(model: Relearner, st: CustomerState, h: HistoryEntry) -> int:
     """One entry of the old state's own history, with the weight it was learned at."""
-    items, pop = model._require()
-    row = items.index.get(h.item_id)
-    if row is None or items.removed[row] or not h.weight:
-        return 0
-    taste = st.own if h.role == "self" else st.recipients.setdefault(
-        h.role, Taste.fresh(len(pop.prior_mean), pop.prior_precision))
-    taste.n_signals += 1
-    st.updated_at = max(st.updated_at, h.at)
-    model._learn_item(st, taste, h.role, row, h.weight, Context(), h.at, h.source or h.kind,
-                      Consent(sensitive=True))
-    st.history.append(HistoryEntry(**vars(h)))
-    del st.history[: -model.config.history_size]
-    if h.role == "self":
-        model._assign_cohort(st)
-    return 1
+    return int(model.relearn_entry(st, h))

@@ -219,7 +219,7 @@ def pretrain(
     everything (the factors are not retrained: the held-out share is small).
     """
     cfg = config or PretrainConfig()
-    items, _ = model._require()
+    items, _ = model.require()
     data = _to_triples(model, interactions)
     customers, users, rows, w, ctx_feats, ts = (data.customers, data.users, data.rows,
                                                 data.w, data.ctx, data.ts)
@@ -457,7 +457,7 @@ def _install(model: PreferenceModel, net: PreferenceNet, vocab: dict[str, int],
     # A new latent space: states stamped with the old one are rebuilt on use (migrate.py).
     pop.trained_at = time.time()
     pop.version = fingerprint(pop)
-    model._refresh_vectors()
+    model.refresh_vectors()
 
 
 def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarray,
@@ -466,7 +466,7 @@ def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarr
     """Give every historical customer their fitted vector as a stored state."""
     pop, items = model.population, model.items
     assert pop is not None and items is not None
-    V = model._V
+    V = model.vectors
     cap = model.config.max_precision
     order = np.argsort(np.asarray(ts), kind="stable")
     by_user: dict[int, list[int]] = {}
@@ -494,5 +494,5 @@ def _seed_states(model: PreferenceModel, customers: list[str], vectors: np.ndarr
         st.created_at = st.updated_at = st.own.long_at
         for _u, r, at, q in bought.get(u, []):
             model.record_purchase(st, "self", items.ids[r], at, q)
-        model._stamp(st)
+        model.stamp(st)
         model.store.save(cid, st.to_bytes(), expected_version=None)

@@ -1,7 +1,7 @@
 """What explanations (explain.py) and questions (active.py) read from the model.
 
 A narrow, structural view instead of the `PreferenceModel` class, so those modules need
-not import model.py (which imports them): the import graph stays one-way."""
+not import the model (model/, which imports them): the import graph stays one-way."""
 
 from __future__ import annotations
 

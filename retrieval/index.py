@@ -7,9 +7,10 @@ its row's metadata in place, no re-embedding. Dead rows are dropped by an
 automatic compaction that re-uses the stored vectors.
 
 Concurrency: writers are serialized by `_write_mutex` and embed *before* taking
-the exclusive side of `_rw`, so searches are blocked only for the in-place
-mutation (microseconds to milliseconds). Compaction and `reload()` build a whole
-new `_State` while searches continue, then swap it in.
+the exclusive side of `_rw` (a writer-preferring `readerwriterlock`), so searches
+are blocked only for the in-place mutation (microseconds to milliseconds).
+Compaction and `reload()` build a whole new `_State` while searches continue,
+then swap it in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from readerwriterlock.rwlock import RWLockWrite
 
 from retrieval.catalog import Item
 from retrieval.embedder import TextEncoder, content_hash
@@ -36,7 +38,6 @@ from retrieval.errors import (
 from retrieval.filters import Filters
 from retrieval.hybrid import Hit, Reranker, SearchMode, reciprocal_rank_fusion
 from retrieval.lexical import BM25Index, lexical_text
-from retrieval.locks import RWLock
 from retrieval.metadata import MetadataStore
 from retrieval.persistence import current_version, write_version
 from retrieval.query import parse_query
@@ -138,7 +139,7 @@ class CatalogIndex:
         self.compact_ratio = compact_ratio
         self.reranker = reranker
         self._state = _State(VectorIndex(embedder.dim, self.config))
-        self._rw = RWLock()
+        self._rw = RWLockWrite()  # writer preference: searches cannot starve an update
         self._write_mutex = threading.RLock()
         self._generation = 0  # bumped by every write: lets callers cache derived views
 
@@ -159,19 +160,19 @@ class CatalogIndex:
         return self._state.vectors.kind
 
     def get(self, item_id: str) -> Item:
-        with self._rw.read():
+        with self._rw.gen_rlock():
             return self._item(self._state, item_id)
 
     def item_vector(self, item_id: str) -> np.ndarray:
         """The item's normalized content embedding (a copy)."""
-        with self._rw.read():
+        with self._rw.gen_rlock():
             state = self._state
             self._item(state, item_id)
             return state.vectors.vector(state.row_of[item_id])
 
     def ids(self) -> list[str]:
         """A snapshot of the indexed item ids (for syncing with the catalog store)."""
-        with self._rw.read():
+        with self._rw.gen_rlock():
             return list(self._state.row_of)
 
     def matching(self, filters: Filters | None = None, *, limit: int | None = None) -> list[str]:
@@ -179,7 +180,7 @@ class CatalogIndex:
         scores items itself (recommendations), with the same filter semantics as search."""
         if filters is not None and not isinstance(filters, Filters):
             raise InvalidFilterError("filters must be a retrieval.Filters")
-        with self._rw.read():
+        with self._rw.gen_rlock():
             state = self._state
             excluded = [state.row_of[i] for i in (filters.exclude_ids if filters else ())
                         if i in state.row_of]
@@ -194,7 +195,7 @@ class CatalogIndex:
         generators) instead of listing every match."""
         if filters is not None and not isinstance(filters, Filters):
             raise InvalidFilterError("filters must be a retrieval.Filters")
-        with self._rw.read():
+        with self._rw.gen_rlock():
             state = self._state
             excluded = [state.row_of[i] for i in (filters.exclude_ids if filters else ())
                         if i in state.row_of]
@@ -204,17 +205,17 @@ class CatalogIndex:
 
     def titles(self) -> list[str]:
         """Titles of all indexed items (the chat checks replies against them)."""
-        with self._rw.read():
+        with self._rw.gen_rlock():
             return [item.title for item in self._state.items if item is not None]
 
     def categories(self) -> list[str]:
-        with self._rw.read():
+        with self._rw.gen_rlock():
             return list(self._state.meta.categories)
 
     def to_embed(self, items: Sequence[Item]) -> list[str]:
         """Ids of the items `upsert` would embed (new, or their text changed): lets a caller
         tell a long re-embedding from a quick metadata update before starting it."""
-        with self._rw.read():
+        with self._rw.gen_rlock():
             state = self._state
             out = []
             for item in items:
@@ -250,7 +251,7 @@ class CatalogIndex:
                     unchanged += 1
             vectors = self._embed([item.search_text() for item, _ in to_embed])
             added = sum(1 for item, _ in to_embed if item.id not in state.row_of)
-            with self._rw.write():
+            with self._rw.gen_wlock():
                 for row, item in in_place:
                     state.meta.set(row, item)
                     state.lexical.set(row, lexical_text(item))
@@ -274,7 +275,7 @@ class CatalogIndex:
             unknown = [i for i in ids if i not in state.row_of]
             if unknown and not missing_ok:
                 raise UnknownItemError(unknown)
-            with self._rw.write():
+            with self._rw.gen_wlock():
                 for item_id in ids:
                     if item_id in state.row_of:
                         state.kill(item_id)
@@ -297,7 +298,7 @@ class CatalogIndex:
                 fresh.items.append(item)
                 fresh.hashes.append(old.hashes[row])
                 fresh.row_of[item.id] = new_row
-            with self._rw.write():
+            with self._rw.gen_wlock():
                 self._state = fresh
                 self._generation += 1
 
@@ -385,7 +386,7 @@ class CatalogIndex:
         rerank = rerank if customer_id is not None else None
         depth = max(k, self.rerank_depth) if rerank else k
         pool = max(depth, self.candidate_pool) if mode == "hybrid" else depth
-        with self._rw.read():
+        with self._rw.gen_rlock():
             state = self._state
             if not state.row_of:
                 raise IndexNotReadyError("the index holds no items yet")
@@ -473,7 +474,7 @@ class CatalogIndex:
     def reload(self, path: str | Path) -> None:
         """Swap in the saved version at `path` without stopping searches."""
         fresh = self._read_state(path)
-        with self._write_mutex, self._rw.write():
+        with self._write_mutex, self._rw.gen_wlock():
             self._state = fresh
             self._generation += 1
 

@@ -2,7 +2,7 @@
 moment (season, weather, local time, channel), and what follows from them: the scene the
 image shows, the copy plan, and the reasons for every choice.
 
-Only preferences reach a brief; sensitive topics (preference_model.SENSITIVE_TOPICS) never
+Only preferences reach a brief; sensitive topics (retrieval.SENSITIVE_TOPICS) never
 do unless the audience is a named customer who consented to their use.
 """
 
@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from generation.image.scenes import Scene, describe
-from preference_model import SENSITIVE_TOPICS
+from retrieval import SENSITIVE_TOPICS
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from app.hooks import AcceptedEvent
 from app.schemas.events import ITEM_EVENTS, EventIn, FieldError, RejectedEvent, teaches
 from app.services import catalog, tombstones
 from app.services.identity import new_profile_id, roots_of
-from app.settings import DEFAULT_WIDGET_EVENT_TYPES
+from app.settings import DEFAULT_EVENT_TYPES, DEFAULT_WIDGET_EVENT_TYPES, Settings
+from preference_model.signals import DEFAULT_EVENT_WEIGHTS, RATING_EVENT
 
 log = logging.getLogger(__name__)
 _adapter = TypeAdapter(EventIn)
@@ -77,6 +78,15 @@ def _source_errors(ev: EventIn, widget_visitor: str | None,
         errs.append(("event_id", f"event_id is {len(ev.event_id)} characters; at most {room} "
                                  "for this visitor's widget events"))
     return errs
+
+
+def event_weights(settings: Settings) -> dict[str, float]:
+    """Every event type the API accepts, with its weight: the default types weighed by the
+    preference model's table (the one home of those numbers), then TAILOR_EVENT_WEIGHTS
+    (custom types, overrides). The rating entry only marks the type as known: `weight_of`
+    maps the rating itself."""
+    base = {t: DEFAULT_EVENT_WEIGHTS[t] for t in DEFAULT_EVENT_TYPES if t != RATING_EVENT}
+    return {**base, RATING_EVENT: 1.0, **settings.event_weights}
 
 
 def validate(raw_events: Sequence[Any], weights: dict[str, float], max_skew: int,

@@ -68,8 +68,8 @@ from preference_model import (
     StaleStateError,
 )
 from preference_model import UnknownItemError as ModelUnknownItem
-from preference_model.signals import DEFAULT_EVENT_WEIGHTS
-from retrieval import CatalogIndex, Item
+from preference_model.signals import DEFAULT_EVENT_WEIGHTS, RATING_EVENT
+from retrieval import SENSITIVE_TOPICS, CatalogIndex, Item
 from retrieval.hybrid import Hit
 
 log = logging.getLogger(__name__)
@@ -126,10 +126,13 @@ class Personalization:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session]) -> None:
         self.settings = settings
         self.sessions = sessions
-        weights = {**DEFAULT_EVENT_WEIGHTS, **{k: v for k, v in
-                                                settings.all_event_weights.items()
-                                                if k != "rating"}}
+        # The model's own table, with the shop's custom types and overrides (a rating is
+        # mapped at ingest: it needs no weight here).
+        weights = {**DEFAULT_EVENT_WEIGHTS, **{k: v for k, v in settings.event_weights.items()
+                                                if k != RATING_EVENT}}
+        # Sensitive topics: the catalog schema's list, the one the items are checked against.
         self._config = PreferenceConfig(event_weights=EventWeights(weights),
+                                        sensitive_topics=SENSITIVE_TOPICS,
                                         exploration=settings.exploration,
                                         novelty=settings.novelty,
                                         repurchase_overrides=settings.repurchase_overrides,
@@ -169,6 +172,7 @@ class Personalization:
         # Keep what pre-training chose (dimensions, rates); the shop's event weights,
         # exploration and novelty settings still apply.
         model.config = replace(model.config, event_weights=self._config.event_weights,
+                               sensitive_topics=self._config.sensitive_topics,
                                exploration=self._config.exploration,
                                novelty=self._config.novelty,
                                repurchase_overrides=self._config.repurchase_overrides,

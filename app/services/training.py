@@ -20,6 +20,7 @@ from app.services.search import SearchRuntime
 from app.settings import Settings
 from preference_model import Interaction, PreferenceConfig, PreferenceModel, PretrainConfig
 from preference_model import pretrain as fit
+from retrieval import SENSITIVE_TOPICS
 
 
 def _db_interactions(sessions: sessionmaker[Session]) -> Iterator[Interaction]:
@@ -62,7 +63,7 @@ def train_population(settings: Settings, sessions: sessionmaker[Session], *,
     items = [index.get(i) for i in index.ids()]
     if not items:
         raise ValueError("the catalog is empty: import items first (`tailor catalog import`)")
-    model = PreferenceModel(PreferenceConfig(dim=dim))
+    model = PreferenceModel(PreferenceConfig(dim=dim, sensitive_topics=SENSITIVE_TOPICS))
     model.set_items([it.id for it in items], np.stack([index.item_vector(it.id) for it in items]),
                     [it.attributes for it in items], [it.category for it in items],
                     titles=[it.title for it in items],

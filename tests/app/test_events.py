@@ -215,8 +215,8 @@ def test_over_long_scoped_event_ids_are_rejected_precisely(db_url: str, tmp_path
     from app.db.migrate import upgrade
     from app.services import tombstones
     from app.services.catalog import import_rows
-    from app.services.events import ingest
-    from app.settings import DEFAULT_EVENT_WEIGHTS
+    from app.services.events import event_weights, ingest
+    from app.settings import Settings
     from retrieval.catalog import Item
 
     upgrade(db_url)
@@ -227,7 +227,7 @@ def test_over_long_scoped_event_ids_are_rejected_precisely(db_url: str, tmp_path
         import_rows(db, [Item.model_validate(sample_items(1)[0])])
         result = ingest(db, [ev(0, event_id="x" * 128, visitor_id=visitor, item_id="sku-0"),
                              ev(1, event_id="y" * 90, visitor_id=visitor, item_id="sku-0")],
-                        weights=DEFAULT_EVENT_WEIGHTS, widget_visitor=visitor)
+                        weights=event_weights(Settings()), widget_visitor=visitor)
     engine.dispose()
     assert len(result.accepted) == 1 and [r.index for r in result.rejected] == [0]
     err = result.rejected[0].errors[0]
@@ -259,12 +259,15 @@ def test_widget_keys_send_only_browser_event_types(app_factory: Any, db_url: str
     assert r.json()["accepted"] == 1 and r.json()["rejected"][0]["index"] == 1
 
 
-def test_the_service_and_the_model_weigh_events_alike() -> None:
-    """Two tables (the library must not import the app), one set of numbers."""
-    from app.settings import DEFAULT_EVENT_WEIGHTS as SERVICE
+def test_the_api_weighs_events_with_the_models_table() -> None:
+    """One table of weights (the library's); the service adds which types it accepts."""
+    from app.services.events import event_weights
+    from app.settings import DEFAULT_EVENT_TYPES, Settings
     from preference_model.signals import DEFAULT_EVENT_WEIGHTS as MODEL
 
-    shared = set(SERVICE) & set(MODEL)
-    assert shared >= {"impression", "view", "click", "add_to_cart", "purchase", "dismiss"}
-    assert {t: SERVICE[t] for t in shared} == {t: MODEL[t] for t in shared}
-    assert SERVICE["impression"] == 0.0  # exposure is not preference
+    weights = event_weights(Settings(event_weights={"gift_wrap": 0.4, "click": 0.6}))
+    assert set(weights) == {*DEFAULT_EVENT_TYPES, "gift_wrap"}
+    assert {t: weights[t] for t in DEFAULT_EVENT_TYPES if t not in ("rating", "click")} == \
+        {t: MODEL[t] for t in DEFAULT_EVENT_TYPES if t not in ("rating", "click")}
+    assert weights["click"] == 0.6 and weights["gift_wrap"] == 0.4
+    assert weights["impression"] == 0.0  # exposure is not preference

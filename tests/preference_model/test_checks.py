@@ -98,7 +98,7 @@ def _snapshot(model: PreferenceModel) -> dict[str, object]:
     assert model.items is not None
     rows = {c: model.store.load(c) for c in ("c1", "c2", "c3")}
     return {"rows": rows, "pop": model.items.raw_pop.copy().tolist(),
-            "n": len(model.items), "V": model._V.copy().tolist()}
+            "n": len(model.items), "V": model.vectors.copy().tolist()}
 
 
 @pytest.fixture(params=sorted(LEARNERS))

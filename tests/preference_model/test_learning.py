@@ -167,7 +167,7 @@ def _after_shift(model_kw: dict[str, float]) -> tuple[float, float]:
     assert state is not None and model.items is not None
     rows = [model.items.index[i] for i in VEGAN]
     return (share(top(model, "c1", at=at(days=42.3)), LEATHER),
-            float(np.mean(model._V[rows] @ state.own.long)))
+            float(np.mean(model.vectors[rows] @ state.own.long)))
 
 
 def test_adaptive_forgetting_follows_a_taste_shift_faster() -> None:

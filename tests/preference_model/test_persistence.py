@@ -73,4 +73,4 @@ def test_saved_model_loads_identically(tmp_path: Path) -> None:
     a = [(s.item_id, s.score, s.reasons) for s in model.rank("c1", IDS, at=at(minutes=5))]
     b = [(s.item_id, s.score, s.reasons) for s in loaded.rank("c1", IDS, at=at(minutes=5))]
     assert a == b
-    np.testing.assert_array_equal(model._V, loaded._V)
+    np.testing.assert_array_equal(model.vectors, loaded.vectors)

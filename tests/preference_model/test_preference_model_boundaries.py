@@ -35,7 +35,7 @@ def _imports(path: Path, *, typing_only: bool) -> list[str]:
 
 
 def test_never_imports_the_service_or_the_other_libraries() -> None:
-    for path in ROOT.glob("*.py"):
+    for path in ROOT.rglob("*.py"):
         for name in _imports(path, typing_only=True):
             assert name.split(".")[0] not in FORBIDDEN, (path.name, name)
     code = ("import sys, preference_model; "
@@ -45,12 +45,42 @@ def test_never_imports_the_service_or_the_other_libraries() -> None:
     assert out.stdout.strip() == "[]"
 
 
-def test_explanations_and_questions_do_not_import_the_model() -> None:
-    """They read it through the narrow `view.ModelView`: no model <-> explain/active circle,
-    not even for the type checker."""
-    for name in ("explain.py", "active.py", "view.py", "config.py"):
+def test_the_parts_the_model_calls_do_not_import_it() -> None:
+    """They read it through narrow views (`view.ModelView`, `candidates.Scorer`,
+    `migrate.Relearner`): no import circle with the model, not even for the type checker."""
+    for name in ("explain.py", "active.py", "view.py", "config.py", "candidates.py",
+                 "migrate.py"):
         imported = _imports(ROOT / name, typing_only=True)
-        assert "preference_model.model" not in imported, name
+        assert not any(m.startswith("preference_model.model") for m in imported), name
+
+
+def test_the_model_is_small_rooms_behind_a_thin_front() -> None:
+    rooms = sorted((ROOT / "model").glob("*.py"))
+    assert len(rooms) >= 7
+    for path in rooms:
+        assert len(path.read_text().splitlines()) < 400, path.name
+    front = (ROOT / "model" / "__init__.py").read_text()
+    assert len(front.splitlines()) < 80
+
+
+def test_no_module_reaches_into_the_models_private_names() -> None:
+    """The rooms call each other's private helpers; every other module (the library's own,
+    the service, benchmarks, scripts) goes through public methods."""
+    model_class = preference_model.PreferenceModel
+    private = {n for cls in model_class.__mro__[:-1] for n in vars(cls)
+               if n.startswith("_") and not n.startswith("__")}
+    private |= {n for n in vars(model_class()) if n.startswith("_")}
+    repo = ROOT.parent
+    for folder in ("preference_model", "app", "benchmarks", "scripts"):
+        for path in (repo / folder).rglob("*.py"):
+            if path.parent == ROOT / "model":
+                continue
+            for node in ast.walk(ast.parse(path.read_text())):
+                if not (isinstance(node, ast.Attribute) and node.attr in private):
+                    continue
+                owner = ast.unparse(node.value).rsplit(".", 1)[-1]
+                assert not any(w in owner for w in ("model", "prefs", "learner")), \
+                    f"{path.relative_to(repo)}:{node.lineno} {ast.unparse(node)}"
 
 
 def test_error_tree() -> None:
@@ -85,8 +115,8 @@ def test_public_api_is_exported() -> None:
 
 
 def test_sensitive_topics_agree_with_the_catalog_schema() -> None:
-    """The model keeps its own copy (it imports no pydantic); the catalog validates items
-    against retrieval's: both must name the same topics."""
+    """The service passes the catalog's list into the model; the library's default (for use
+    on its own, it may not import retrieval: config.py says why) is a pinned copy."""
     from retrieval.catalog import SENSITIVE_TOPICS
 
     assert preference_model.SENSITIVE_TOPICS == SENSITIVE_TOPICS

@@ -231,7 +231,7 @@ def test_save_load_and_state_round_trip_keep_what_is_needed(trained: PreferenceM
     back = CustomerState.from_bytes(st.to_bytes())
     assert back.purchases["self"]["coffee-0"] == st.purchases["self"]["coffee-0"]
     # A rebuild into a new latent space keeps the purchase logs as they were.
-    with model._catalog.read():
+    with model._catalog.gen_rlock():
         new = rebuild(model, st, "c1", None)
     assert new.purchases == st.purchases
     # States written before repurchase decode with no purchases.

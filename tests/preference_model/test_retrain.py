@@ -11,6 +11,7 @@ import pytest
 
 from preference_model import (
     Consent,
+    Context,
     CustomerState,
     InMemoryStateStore,
     Interaction,
@@ -153,7 +154,7 @@ def test_a_state_in_the_wrong_space_is_a_typed_error_not_numpy() -> None:
     model = make_model()
     st = CustomerState.fresh("x", 5, np.ones(5))
     with pytest.raises(SpaceMismatchError, match="5 dimensions"):
-        model._parts(st, "self", np.array([0, 1]), model._context(None, None), 0.0, Consent())
+        model._parts(st, "self", np.array([0, 1]), Context(), 0.0, Consent())
 
 
 def test_saved_artifacts_are_versioned_and_replaced_atomically(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from prometheus_client import Counter
 from app.api.deps import PrincipalDep, RuntimeDep, VisitorDep
 from app.errors import InvalidInput, PayloadTooLarge
 from app.schemas.events import EventsResult
-from app.services.events import ingest
+from app.services.events import event_weights, ingest
 
 router = APIRouter(tags=["events"])
 EVENTS = Counter("tailor_events_total", "Events received", ["outcome"])
@@ -69,7 +69,7 @@ async def post_events(request: Request, rt: RuntimeDep, principal: PrincipalDep,
 
     def work() -> Any:
         with rt.sessions() as db:
-            return ingest(db, events, weights=rt.settings.all_event_weights,
+            return ingest(db, events, weights=event_weights(rt.settings),
                           max_skew=rt.settings.max_event_skew_seconds, atomic=atomic,
                           widget_visitor=visitor,
                           widget_types=rt.settings.widget_event_types,
