@@ -3,6 +3,11 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial            # lexicon (+ classifier
                                                                       #  if its weights exist)
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --limit 200 --scorer lexicon
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --split dev   # tune on this only
+
+Splits (fixed before the 2026-12-01 tuning, by position in the file): ``dev`` = dialogues
+0-449 (earlier sessions read errors on the first 300), ``heldout`` = 450-900, never tuned on;
+``all`` = every dialogue (the number published before the split existed).
 
 Data: `--data`, default ../shared/data/redial/valid_data.jsonl beside the repository (ReDial,
 movie-recommendation dialogues).
@@ -87,11 +92,22 @@ class Result:
     movies: int = 0
 
 
-def dialogues(path: Path, limit: int | None) -> Iterator[dict]:
+DEV_SIZE = 450  # dialogues [0, 450) are the dev split, [450, end) held out
+SPLITS = ("dev", "heldout", "all")
+
+
+def dialogues(path: Path, limit: int | None, split: str = "all") -> Iterator[dict]:
+    """The split's dialogues in file order; ``limit`` counts within the split."""
+    taken = 0
     with path.open() as f:
         for n, line in enumerate(f):
-            if limit is not None and n >= limit:
+            if split == "dev" and n >= DEV_SIZE:
                 return
+            if split == "heldout" and n < DEV_SIZE:
+                continue
+            if limit is not None and taken >= limit:
+                return
+            taken += 1
             yield json.loads(line)
 
 
@@ -101,10 +117,15 @@ def clean_title(title: str) -> str:
 
 def predict_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, float]:
     """Mean sentiment per movie id from the seeker's messages."""
+    return {k: sum(s for s, _ in v) / len(v) for k, v in read_dialogue(d, scorer).items()}
+
+
+def read_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, list[tuple[float, str]]]:
+    """Every (score, phrase) the extraction read per movie id from the seeker's messages."""
     titles = {k: clean_title(v) for k, v in (d.get("movieMentions") or {}).items() if v}
     seeker = d["initiatorWorkerId"]
     focus: str | None = None
-    scores: dict[str, list[float]] = defaultdict(list)
+    scores: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for msg in d["messages"]:
         text = msg["text"]
         ids = [i for i in _MENTION.findall(text) if i in titles]
@@ -120,10 +141,10 @@ def predict_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, float
         msg_focus = ids[-1] if len(ids) == 1 else (None if ids else focus)
         ex = extract(text, shown, sentiment=scorer, focus=msg_focus)
         for s in ex.item_sentiments:
-            scores[s.item_id].append(s.score)
+            scores[s.item_id].append((s.score, s.phrase))
         if ids:
             focus = ids[-1]
-    return {k: sum(v) / len(v) for k, v in scores.items()}
+    return scores
 
 
 def evaluate(data: Sequence[dict], predictions: Sequence[dict[str, float]], name: str,
@@ -182,6 +203,26 @@ def load_classifier() -> SentimentScorer | None:
         return None
 
 
+def write_errors(path: Path, data: Sequence[dict], scorer: SentimentScorer | None) -> None:
+    """Per movie whose call is wrong: gold, prediction, the phrases read (dev split only)."""
+    seeker_lines: list[str] = []
+    for n, d in enumerate(data):
+        read = read_dialogue(d, scorer)
+        titles = {k: clean_title(v) for k, v in (d.get("movieMentions") or {}).items() if v}
+        for movie, answers in (d.get("initiatorQuestions") or {}).items():
+            gold = answers.get("liked")
+            got = read.get(movie, [])
+            mean = sum(s for s, _ in got) / len(got) if got else None
+            pred = None if mean is None or abs(mean) <= THRESHOLD else int(mean > 0)
+            if pred == gold or (pred is None and gold == 1) or (pred is None and gold == 2):
+                continue
+            seeker_lines.append(f"#{n} {titles.get(movie, movie)} gold={gold} pred={pred} "
+                                f"mean={mean}")
+            seeker_lines += [f"    {s:+.2f} {p}" for s, p in got]
+    path.write_text("\n".join(seeker_lines) + "\n")
+    print(f"errors written to {path}", file=sys.stderr)
+
+
 def table(results: Sequence[Result]) -> str:
     head = ("| method | liked P | liked R | liked F1 | disliked P | disliked R | disliked F1 "
             "| movies with a prediction |")
@@ -197,11 +238,17 @@ def table(results: Sequence[Result]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--limit", type=int, default=None, help="first N dialogues only")
+    ap.add_argument("--limit", type=int, default=None, help="first N dialogues of the split")
+    ap.add_argument("--split", choices=SPLITS, default="all",
+                    help="dev = dialogues 0-449 (tune here), heldout = 450-900, all")
+    ap.add_argument("--errors", type=Path, default=None,
+                    help="dev split only: write every wrong or missed disliked/liked call here")
     ap.add_argument("--scorer", choices=("auto", "lexicon", "classifier"), default="auto")
     args = ap.parse_args()
 
-    data = list(dialogues(args.data, args.limit))
+    if args.errors and args.split != "dev":
+        sys.exit("--errors reads mistakes: only on --split dev (held-out stays unread)")
+    data = list(dialogues(args.data, args.limit, args.split))
     scorers: list[tuple[str, SentimentScorer | None]] = []
     if args.scorer in ("auto", "lexicon"):
         scorers.append(("lexicon", None))
@@ -221,11 +268,14 @@ def main() -> None:
         took = time.perf_counter() - t0
         print(f"{name}: {len(data)} dialogues in {took:.1f}s", file=sys.stderr)
         results.append(evaluate(data, preds, f"extraction, {name}"))
+        if args.errors:
+            write_errors(args.errors.with_suffix(f".{name.replace(' ', '')}.txt"), data, scorer)
         results.append(evaluate(data, preds, f"extraction, {name} + liked prior", prior=True))
 
     cmd = "HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial " + " ".join(sys.argv[1:])
-    print(f"ReDial {args.data.name}: {len(data)} dialogues, {len(gold)} seeker-annotated "
-          f"movies (liked {gold.count(1)}, disliked {gold.count(0)}, unsaid {gold.count(2)}); "
+    print(f"ReDial {args.data.name}, split {args.split}: {len(data)} dialogues, "
+          f"{len(gold)} seeker-annotated movies (liked {gold.count(1)}, "
+          f"disliked {gold.count(0)}, unsaid {gold.count(2)}); "
           f"threshold {THRESHOLD}\n")
     print(table(results))
     print(f"\ncommand: {cmd.strip()}")
