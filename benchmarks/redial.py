@@ -21,11 +21,10 @@ know which movie is "in focus"):
     passed to `app.chat.extract.extract` as shown items, so references are resolved by the
     same code as in the shop: full titles, ordinals, and "it"/"that one" resolved to the
     movie in focus (the last one the recommender mentioned, or the seeker's own last one);
-  * the clause around each reference is scored by the sentiment scorer (titles masked to
-    "it" so that "Bad Boys" does not read as negative): the lexicon, or the fine-tuned
-    `SentimentClassifier` when ``preference_model/weights/`` exists;
-  * with the classifier, a third row averages classifier and lexicon on clauses where the
-    lexicon finds an opinion word (`CombinedScorer`);
+  * the clause around each reference is scored (titles masked to "it" so that "Bad Boys"
+    does not read as negative) by the lexicon alone, and, when ``preference_model/weights/``
+    exists, by the fine-tuned `SentimentClassifier` as the shop does it: `extract` averages
+    the classifier with the lexicon on clauses where the lexicon finds an opinion word;
   * scores are averaged per movie; mean > +T predicts liked, < -T disliked, else no
     prediction (T = 0.2, fixed before looking at results, not tuned on this split).
 
@@ -55,7 +54,6 @@ from app.chat.extract import (  # noqa: E402
     SentimentScorer,
     ShownItem,
     extract,
-    lexicon_score,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "redial" / "valid_data.jsonl"
@@ -174,22 +172,6 @@ def evaluate(data: Sequence[dict], predictions: Sequence[dict[str, float]], name
     return res
 
 
-class CombinedScorer:
-    """Classifier and lexicon averaged where the lexicon has an opinion word, else the
-    classifier alone (the lexicon knows negation scope and shop/movie slang; the classifier
-    knows everything else)."""
-
-    def __init__(self, classifier: SentimentScorer) -> None:
-        self.classifier = classifier
-
-    def score(self, texts: Sequence[str]) -> list[float]:
-        out = []
-        for text, c in zip(texts, self.classifier.score(texts), strict=True):
-            lex = lexicon_score(text)
-            out.append((c + lex) / 2 if lex else c)
-        return out
-
-
 def load_classifier() -> SentimentScorer | None:
     try:
         from preference_model.sentiment import SentimentClassifier, SentimentWeightsError
@@ -255,8 +237,7 @@ def main() -> None:
     if args.scorer in ("auto", "classifier"):
         clf = load_classifier()
         if clf is not None:
-            scorers.append(("classifier", clf))
-            scorers.append(("classifier + lexicon", CombinedScorer(clf)))
+            scorers.append(("classifier + lexicon", clf))  # extract blends the two
         elif args.scorer == "classifier":
             sys.exit("classifier weights missing (preference_model/weights/)")
 

@@ -1,0 +1,180 @@
+"""How much a piece of a customer's message likes or dislikes what it talks about.
+
+Pure functions over the vocabulary of ``data/extract.yaml`` (no model, no I/O):
+
+- `lexicon_score`: weighted opinion words and phrases with negation scope ("not really a
+  fan", "wasn't a huge fan", "didn't care for"), intensifiers ("really ugly", "a bit
+  pricey") and excess ("too long", "too much talking": a complaint whatever the word);
+- `clauses`: sentences split at contrast words, each with its weight: in "good but too long"
+  the part after "but" is the verdict (x1.5) and the part before it a concession (x0.5), the
+  rule sentiment lexicons such as VADER use;
+- `elliptical`: an opinion with no subject of its own ("Boring.", "wasn't a fan", "too
+  pricey though", "not my type"), which is about what was just talked about;
+- `blend`: a sentiment classifier's score averaged with the lexicon's where the lexicon has
+  an opinion word (the lexicon knows negation scope and shop slang, the classifier the rest).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from app.chat.vocabulary import V
+
+__all__ = ["blend", "clauses", "elliptical", "is_opinion_word", "lexicon", "lexicon_score",
+           "split_clauses"]
+
+_POS = dict(V.positive)
+_NEG = dict(V.negative)
+_INTENSIFIERS = dict(V.intensifiers)
+_NEGATORS = V.negators
+_LIKE_VERB_BEFORE = V.like_verb_before
+_TOKEN = re.compile(r"[a-z_]+(?:'[a-z]+)?|[!?]")
+# Multi-word entries become one token ("not_a_fan"); the map gives the entry back.
+_PHRASE_KEYS = {k.replace(" ", "_").replace("'", ""): k
+                for k in {**_POS, **_NEG, **_INTENSIFIERS} if " " in k}
+_PHRASE = re.compile(r"(?<![a-z'])(?:" + "|".join(
+    re.escape(k) for k in sorted(_PHRASE_KEYS.values(), key=len, reverse=True)) + r")(?![a-z])")
+# "not really" alone is a lukewarm no; before an opinion word it negates it.
+_NEGATOR_PHRASES = {k.replace(" ", "_").replace("'", "") for k in V.negator_phrases}
+# People type contractions without the apostrophe: "didnt", "couldnt", "wasnt".
+_CONTRACTION = re.compile(r"\b(do|does|did|is|was|were|are|could|would|should|has|have|had|"
+                          r"wo|ca|ai)nt\b")
+_AFTER_LOOKS = frozenset({"looks", "look", "looked", "seems", "seem", "sounds", "feels", "feel",
+                          "is", "was", "it's", "what's", "just"})
+TOO_EXCESS = -0.5  # "too <anything>" is a complaint: too long, too silly, too much blood
+
+
+def _normalize(text: str) -> str:
+    low = text.lower().replace("\u2019", "'")
+    return _CONTRACTION.sub(r"\1n't", low)
+
+
+def _key(token: str) -> str:
+    return _PHRASE_KEYS.get(token, token)
+
+
+def _is_opinion(token: str) -> bool:
+    key = _key(token)
+    return (key in _POS or key in _NEG) and key not in _INTENSIFIERS
+
+
+def lexicon_score(text: str) -> float:
+    """Sentiment in [-1, 1] from the lexicon; 0.0 when no opinion word is present.
+
+    A negator within the four tokens before an opinion word flips and damps it ("not
+    great" -> -0.75 of great, "not bad" -> -0.3 of bad); an intensifier or diminisher just
+    before scales it; "too" before any word is a complaint unless it intensifies an opinion
+    word ("too expensive"); '!' adds emphasis. The sum is squashed as ``x / sqrt(x^2 + 1)``.
+    """
+    return lexicon(text)[0]
+
+
+def lexicon(text: str) -> tuple[float, int]:
+    """(`lexicon_score`, number of opinion words it counted)."""
+    low = _PHRASE.sub(lambda m: m.group(0).replace(" ", "_").replace("'", ""), _normalize(text))
+    found = list(_TOKEN.finditer(low))
+    tokens = [m.group(0) for m in found]
+    # The next token when nothing but spaces separates it ("too long", not "it too. Long").
+    nexts = [tokens[i + 1] if i + 1 < len(found) and not low[m.end():found[i + 1].start()].strip()
+             else None for i, m in enumerate(found)]
+    total, hits, weak, weak_hits = 0.0, 0, 0.0, 0
+    for i, tok in enumerate(tokens):
+        key, nxt = _key(tok), nexts[i]
+        if tok in _NEGATOR_PHRASES and any(_is_opinion(t) for t in tokens[i + 1:i + 4]):
+            continue  # "not really a fan": counted as the negator of "fan" below
+        if key == "too":
+            if nxt is None or nxt in V.not_after_too or _is_opinion(nxt):
+                continue  # "me too"; "too expensive" is "expensive", intensified
+            weight = TOO_EXCESS
+        else:
+            found_weight = _POS.get(key, _NEG.get(key))
+            if found_weight is None or (key in _INTENSIFIERS and key != "pretty"):
+                continue  # intensifiers count only through the word they scale
+            if key == "pretty" and nxt is not None and _is_opinion(nxt):
+                continue
+            weight = found_weight
+        if key == "like" and i > 0 and tokens[i - 1] not in _LIKE_VERB_BEFORE:
+            if tokens[i - 1] in _AFTER_LOOKS:
+                continue  # "looks like a sweater": no opinion
+            weight = 0.3  # "something like the first one", "movies like Saw": a mild like
+        scale = 1.0
+        prev = tokens[max(0, i - 4):i]
+        if prev and _key(prev[-1]) in _INTENSIFIERS:
+            scale *= _INTENSIFIERS[_key(prev[-1])]
+        if any(p in _NEGATORS or p in _NEGATOR_PHRASES for p in prev):
+            scale *= -0.75 if weight > 0 else -0.3  # "not bad" is only mildly positive
+        if key in V.answer_words:  # "yes I did not like it": "yes" answers, "like" opines
+            weak, weak_hits = weak + weight * scale, weak_hits + 1
+        else:
+            total, hits = total + weight * scale, hits + 1
+    if not hits:
+        total, hits = weak, weak_hits
+    if hits and "!" in tokens:
+        total *= 1.2
+    return total / math.sqrt(total * total + 1.0), hits
+
+
+def is_opinion_word(word: str) -> bool:
+    """A sentiment word, intensifier or negator ("hate", "really", "never"): no product."""
+    w = word.lower()
+    return any(k in _POS or k in _NEG or k in _INTENSIFIERS or k in _NEGATORS
+               for k in (w, w + "s", w + "d", w + "ed"))
+
+
+# --------------------------------------------------------------------------- clauses
+
+_CONTRAST = r"but|though|however|whereas|while|although|yet"
+_CLAUSE_SPLIT = re.compile(
+    rf"((?<=[.!?;])\s+|\s*[;\n]\s*|\s*(?:,\s*)?\b(?:{_CONTRAST})\b\s*,?\s*)", re.I)
+BEFORE_CONTRAST, AFTER_CONTRAST = 0.5, 1.5
+
+
+def clauses(text: str) -> list[tuple[str, float]]:
+    """Sentences split at contrast words, each with its weight: 1.0, or 0.5 just before a
+    contrast word and 1.5 just after it ("it's good but too long")."""
+    parts = _CLAUSE_SPLIT.split(text)
+    pieces = parts[0::2]
+    contrast = [False] + [bool(re.search(r"[a-z]", sep, re.I)) for sep in parts[1::2]]
+    out: list[tuple[str, float]] = []
+    for n, piece in enumerate(pieces):
+        clause = piece.strip(" ,")
+        if not clause or not clause.strip(" ,."):
+            continue
+        weight = 1.0
+        if contrast[n]:
+            weight = AFTER_CONTRAST
+        elif n + 1 < len(pieces) and contrast[n + 1] and pieces[n + 1].strip(" ,."):
+            weight = BEFORE_CONTRAST  # a trailing "though." concedes nothing to what follows
+        out.append((clause, weight))
+    return out
+
+
+def split_clauses(text: str) -> list[str]:
+    """Sentences, further split at contrast words; empty pieces dropped."""
+    return [c for c, _ in clauses(text)]
+
+
+# --------------------------------------------------------------------------- ellipsis
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def elliptical(clause: str) -> bool:
+    """True for an opinion with no subject of its own: it starts (after "yeah", "oh",
+    "honestly"...) with an opinion word, a negation, an intensifier, "too" or a bare verb
+    of seeming ("Boring.", "not my type", "wasn't a fan", "too pricey though", "looks
+    cheap"). "I love linen" or "horror movies are boring" name their own subject."""
+    words = _WORD.findall(_normalize(clause))
+    while words and words[0] in V.discourse_markers:
+        words.pop(0)
+    if not words:
+        return False
+    if words[0] in V.ellipsis_heads or _is_opinion(words[0]):
+        return True
+    return any(" ".join(words[:n]) in _PHRASE_KEYS.values() for n in (2, 3, 4, 5))
+
+
+def blend(classifier: float, lexicon_value: float, lexicon_hits: int) -> float:
+    """The classifier's score, averaged with the lexicon's where it found an opinion word."""
+    return (classifier + lexicon_value) / 2 if lexicon_hits else classifier
