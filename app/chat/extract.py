@@ -580,6 +580,10 @@ def _clause_refs(clause: str, resolver: _Resolver,
     return [(clause, ids, _mask(clause, spans))]
 
 
+# Ends where the yardstick of a comparison starts: "as good |as X", "nicer |than X".
+_YARDSTICK = re.compile(r"\bas\s+(?:[a-z'-]+\s+){1,2}(?=as\b)|(?=\bthan\b)", re.I)
+
+
 class _Opinion(NamedTuple):
     item_id: str
     phrase: str
@@ -649,21 +653,27 @@ def extract(
     pending: list[_Opinion] = []
     local: str | None = None  # the item this message last named: what a later "it" means
     for clause, weight in clauses(text):
-        refs = _clause_refs(clause, resolver, local)
+        for i in (i for _, ids, _ in _clause_refs(clause, resolver, local) for i in ids):
+            if i not in referenced:
+                referenced.append(i)
+        # "Not as good as X", "nicer than the red one": the opinion is about the subject;
+        # X is the yardstick and gets none.
+        yardstick = _YARDSTICK.search(clause)
+        opinion = clause[:yardstick.end()].strip() if yardstick else clause
+        refs = _clause_refs(opinion, resolver, local)
         target = local or resolver.focus or (resolver.items[0].item_id
                                              if len(resolver.items) == 1 else None)
-        if not refs and target and elliptical(clause):
-            refs = [(clause, [target], clause)]  # "Boring.", "wasn't a fan", "too pricey"
-        else:
-            referenced.extend(i for _, ids, _ in refs for i in ids if i not in referenced)
+        if not refs and target and elliptical(opinion) and lexicon(opinion)[1]:
+            # "Boring.", "wasn't a fan", "too pricey" (an opinion word, not just "was ...")
+            refs = [(opinion, [target], opinion)]
         named = {i for _, ids, _ in refs for i in ids}
         if len(named) == 1:
             local = next(iter(named))
         for phrase, ids, scored in refs:
             lex, hits = lexicon(scored)
-            opinion = hits > 0 or bool(_OPINION_CUE.search(scored))
+            opinionated = hits > 0 or bool(_OPINION_CUE.search(scored))
             question = bool(_QUESTION.search(phrase)) and not hits
-            if not opinion or question or (sentiment is None and not hits):
+            if not opinionated or question or (sentiment is None and not hits):
                 continue
             pending.extend(_Opinion(i, phrase, scored, lex, hits, weight) for i in ids)
     scores: dict[str, float] = {}

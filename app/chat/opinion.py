@@ -71,14 +71,15 @@ def lexicon_score(text: str) -> float:
 
 
 def lexicon(text: str) -> tuple[float, int]:
-    """(`lexicon_score`, number of opinion words it counted)."""
+    """(`lexicon_score`, number of opinion words it counted). Answer words opening the text
+    are not counted: "No, I haven't seen it" answers a question and says nothing of the item."""
     low = _PHRASE.sub(lambda m: m.group(0).replace(" ", "_").replace("'", ""), _normalize(text))
     found = list(_TOKEN.finditer(low))
     tokens = [m.group(0) for m in found]
     # The next token when nothing but spaces separates it ("too long", not "it too. Long").
     nexts = [tokens[i + 1] if i + 1 < len(found) and not low[m.end():found[i + 1].start()].strip()
              else None for i, m in enumerate(found)]
-    total, hits, weak, weak_hits = 0.0, 0, 0.0, 0
+    total, hits, weak = 0.0, 0, 0.0
     for i, tok in enumerate(tokens):
         key, nxt = _key(tok), nexts[i]
         if tok in _NEGATOR_PHRASES and any(_is_opinion(t) for t in tokens[i + 1:i + 4]):
@@ -104,13 +105,16 @@ def lexicon(text: str) -> tuple[float, int]:
             scale *= _INTENSIFIERS[_key(prev[-1])]
         if any(p in _NEGATORS or p in _NEGATOR_PHRASES for p in prev):
             scale *= -0.75 if weight > 0 else -0.3  # "not bad" is only mildly positive
-        if key in V.answer_words:  # "yes I did not like it": "yes" answers, "like" opines
-            weak, weak_hits = weak + weight * scale, weak_hits + 1
+        if key in V.answer_words and all(t in V.answer_words or t in V.discourse_markers
+                                         for t in tokens[:i]):
+            # "Yes, I did not like it", "No, I haven't seen it": an opening "yes"/"ok"
+            # answers; "it was ok" is an opinion.
+            weak += weight * scale
         else:
             total, hits = total + weight * scale, hits + 1
-    if not hits:
-        total, hits = weak, weak_hits
-    if hits and "!" in tokens:
+    if not hits:  # only answer words: a score for "yes"/"no" alone, but no opinion count
+        total = weak
+    if total and "!" in tokens:
         total *= 1.2
     return total / math.sqrt(total * total + 1.0), hits
 

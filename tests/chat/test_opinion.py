@@ -54,6 +54,9 @@ def test_likes(text: str) -> None:
 def test_answer_words_alone_still_count_but_give_way_to_opinions() -> None:
     assert lexicon("no")[0] < 0 < lexicon("ok")[0]
     assert lexicon("ok, it is ugly")[0] == lexicon("it is ugly")[0]
+    # An opening "no" answers a question: no opinion on the item; "it is ok" is one.
+    assert opinions("No, I haven't seen it", focus="sku-2") == {}
+    assert opinions("the first one is ok")["sku-1"] > 0
 
 
 def test_clauses_weigh_the_part_after_a_contrast_word() -> None:
@@ -106,3 +109,14 @@ def test_elliptical() -> None:
 def test_blend_uses_the_lexicon_only_where_it_has_an_opinion_word() -> None:
     assert blend(0.8, 0.0, 0) == 0.8
     assert blend(0.8, -0.4, 1) == pytest.approx(0.2)
+
+
+def test_the_yardstick_of_a_comparison_gets_no_opinion() -> None:
+    got = opinions("the blue one is nicer than the red one")
+    assert got["sku-3"] > 0 and "sku-1" not in got
+    got = opinions("I bought the Breeze Linen Summer Shirt. Not as good as the Fjordline "
+                   "Merino Sweater")
+    assert got["sku-3"] < 0 and "sku-1" not in got
+    # Both are still what the message talks about (a comparison question needs them).
+    assert extract("is the blue one warmer than the red one?", SHOWN).referenced == [
+        "sku-3", "sku-1"]
