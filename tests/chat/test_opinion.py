@@ -112,11 +112,11 @@ def test_blend_uses_the_lexicon_only_where_it_has_an_opinion_word() -> None:
 
 
 def test_the_yardstick_of_a_comparison_gets_no_opinion() -> None:
-    got = opinions("the blue one is nicer than the red one")
+    got = opinions("I like the blue one more than the red one")
     assert got["sku-3"] > 0 and "sku-1" not in got
     got = opinions("I bought the Breeze Linen Summer Shirt. Not as good as the Fjordline "
                    "Merino Sweater")
     assert got["sku-3"] < 0 and "sku-1" not in got
     # Both are still what the message talks about (a comparison question needs them).
-    assert extract("is the blue one warmer than the red one?", SHOWN).referenced == [
-        "sku-3", "sku-1"]
+    assert set(extract("is the blue one warmer than the red one?", SHOWN).referenced) == {
+        "sku-1", "sku-3"}
