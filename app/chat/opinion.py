@@ -136,22 +136,22 @@ BEFORE_CONTRAST, AFTER_CONTRAST = 0.5, 1.5
 
 def clauses(text: str) -> list[tuple[str, float]]:
     """Sentences split at contrast words, each with its weight: 1.0, or 0.5 just before a
-    contrast word and 1.5 just after it ("it's good but too long")."""
+    contrast and 1.5 just after it ("it's good but too long"). A sentence ending in
+    "though" is the after-part of a contrast with the sentence before it ("Lovely. Too
+    pricey though.")."""
     parts = _CLAUSE_SPLIT.split(text)
-    pieces = parts[0::2]
-    contrast = [False] + [bool(re.search(r"[a-z]", sep, re.I)) for sep in parts[1::2]]
-    out: list[tuple[str, float]] = []
-    for n, piece in enumerate(pieces):
-        clause = piece.strip(" ,")
-        if not clause or not clause.strip(" ,."):
-            continue
-        weight = 1.0
-        if contrast[n]:
-            weight = AFTER_CONTRAST
-        elif n + 1 < len(pieces) and contrast[n + 1] and pieces[n + 1].strip(" ,."):
-            weight = BEFORE_CONTRAST  # a trailing "though." concedes nothing to what follows
-        out.append((clause, weight))
-    return out
+    pieces, seps = parts[0::2], [""] + parts[1::2]  # seps[k] comes just before pieces[k]
+    kept = [k for k, p in enumerate(pieces) if p.strip(" ,") and p.strip(" ,.")]
+    weight = dict.fromkeys(kept, 1.0)
+    for n, k in enumerate(kept):
+        after = bool(re.search(r"[a-z]", seps[k], re.I))
+        trailing = k + 1 < len(pieces) and k + 1 not in weight and bool(
+            re.search(r"\bthough\b", seps[k + 1], re.I))
+        if after or trailing:
+            weight[k] = AFTER_CONTRAST
+            if n and weight[kept[n - 1]] == 1.0:
+                weight[kept[n - 1]] = BEFORE_CONTRAST
+    return [(pieces[k].strip(" ,"), weight[k]) for k in kept]
 
 
 def split_clauses(text: str) -> list[str]:
@@ -174,7 +174,7 @@ def elliptical(clause: str) -> bool:
         words.pop(0)
     if not words:
         return False
-    if words[0] in V.ellipsis_heads or _is_opinion(words[0]):
+    if words[0] in V.ellipsis_heads or words[0] in _INTENSIFIERS or _is_opinion(words[0]):
         return True
     return any(" ".join(words[:n]) in _PHRASE_KEYS.values() for n in (2, 3, 4, 5))
 

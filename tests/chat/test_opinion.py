@@ -61,7 +61,9 @@ def test_answer_words_alone_still_count_but_give_way_to_opinions() -> None:
 
 def test_clauses_weigh_the_part_after_a_contrast_word() -> None:
     assert clauses("it was good but too long. I liked the idea though.") == [
-        ("it was good", 0.5), ("too long.", 1.5), ("I liked the idea", 1.0)]
+        ("it was good", 0.5), ("too long.", 1.5), ("I liked the idea", 1.5)]
+    # A sentence ending in "though" answers the sentence before it.
+    assert clauses("Lovely. Too pricey though") == [("Lovely.", 0.5), ("Too pricey", 1.5)]
     assert clauses("Nice. Cheap.") == [("Nice.", 1.0), ("Cheap.", 1.0)]
 
 
