@@ -20,7 +20,8 @@ know which movie is "in focus"):
   * each ``@<movieId>`` is replaced by the movie's title (year dropped), and the movies are
     passed to `app.chat.extract.extract` as shown items, so references are resolved by the
     same code as in the shop: full titles, ordinals, and "it"/"that one" resolved to the
-    movie in focus (the last one the recommender mentioned, or the seeker's own last one);
+    movie in focus (the last one the recommender mentioned, or the seeker's own last one,
+    before this message; a title earlier in the same message wins, as in the shop);
   * the clause around each reference is scored (titles masked to "it" so that "Bad Boys"
     does not read as negative) by the lexicon alone, and, when ``preference_model/weights/``
     exists, by the fine-tuned `SentimentClassifier` as the shop does it: `extract` averages
@@ -136,8 +137,9 @@ def read_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, list[tup
         in_play = list(dict.fromkeys(ids + ([focus] if focus else [])))
         shown = [ShownItem(item_id=i, title=titles[i], position=n)
                  for n, i in enumerate(in_play)]
-        msg_focus = ids[-1] if len(ids) == 1 else (None if ids else focus)
-        ex = extract(text, shown, sentiment=scorer, focus=msg_focus)
+        # The focus is the conversation's, as in the shop (`state.focus`): extract itself
+        # reads "it" after a title in the same message as that title.
+        ex = extract(text, shown, sentiment=scorer, focus=focus)
         for s in ex.item_sentiments:
             scores[s.item_id].append((s.score, s.phrase))
         if ids:

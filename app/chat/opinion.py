@@ -40,14 +40,18 @@ _NEGATOR_PHRASES = {k.replace(" ", "_").replace("'", "") for k in V.negator_phra
 # People type contractions without the apostrophe: "didnt", "couldnt", "wasnt".
 _CONTRACTION = re.compile(r"\b(do|does|did|is|was|were|are|could|would|should|has|have|had|"
                           r"wo|ca|ai)nt\b")
-_AFTER_LOOKS = frozenset({"looks", "look", "looked", "seems", "seem", "sounds", "feels", "feel",
-                          "is", "was", "it's", "what's", "just"})
+_AFTER_LOOKS = frozenset({"looks", "look", "looked", "seems", "seem", "seemed", "sounds",
+                          "sounded", "feels", "feel", "felt", "is", "was", "it's", "what's",
+                          "just"})
+# Idioms made of opinion words that say nothing of an item ("too bad", "no worries",
+# "have a good one", "nice chatting"): blanked before scoring.
+_NO_OPINION = re.compile(r"\b(?:" + "|".join(V.no_opinion) + r")\b")
 TOO_EXCESS = -0.5  # "too <anything>" is a complaint: too long, too silly, too much blood
 
 
 def _normalize(text: str) -> str:
-    low = text.lower().replace("\u2019", "'")
-    return _CONTRACTION.sub(r"\1n't", low)
+    low = _CONTRACTION.sub(r"\1n't", text.lower().replace("\u2019", "'"))
+    return _NO_OPINION.sub(" ", low)
 
 
 def _key(token: str) -> str:
@@ -62,7 +66,7 @@ def _is_opinion(token: str) -> bool:
 def lexicon_score(text: str) -> float:
     """Sentiment in [-1, 1] from the lexicon; 0.0 when no opinion word is present.
 
-    A negator within the four tokens before an opinion word flips and damps it ("not
+    A negator within the five tokens before an opinion word flips and damps it ("not
     great" -> -0.75 of great, "not bad" -> -0.3 of bad); an intensifier or diminisher just
     before scales it; "too" before any word is a complaint unless it intensifies an opinion
     word ("too expensive"); '!' adds emphasis. The sum is squashed as ``x / sqrt(x^2 + 1)``.
@@ -100,10 +104,12 @@ def lexicon(text: str) -> tuple[float, int]:
                 continue  # "looks like a sweater": no opinion
             weight = 0.3  # "something like the first one", "movies like Saw": a mild like
         scale = 1.0
-        prev = tokens[max(0, i - 4):i]
+        prev = tokens[max(0, i - 5):i]
         if prev and _key(prev[-1]) in _INTENSIFIERS:
             scale *= _INTENSIFIERS[_key(prev[-1])]
-        if any(p in _NEGATORS or p in _NEGATOR_PHRASES for p in prev):
+        if any((p in _NEGATORS and p != "no") or p in _NEGATOR_PHRASES for p in prev) or (
+                "no" in prev[-2:] and (prev[-1] == "no" or _key(prev[-1]) in _INTENSIFIERS)):
+            # "no" negates only the word after it ("no good"), not "no, your pick is good"
             scale *= -0.75 if weight > 0 else -0.3  # "not bad" is only mildly positive
         if key in V.answer_words and all(t in V.answer_words or t in V.discourse_markers
                                          for t in tokens[:i]):
@@ -129,8 +135,11 @@ def is_opinion_word(word: str) -> bool:
 # --------------------------------------------------------------------------- clauses
 
 _CONTRAST = r"but|though|however|whereas|while|although|yet"
+# A sentence ends at . ! ? ; but not after "Mr.", "Dr.", "St.", "vs." or an initial ("L.A.").
+_SENTENCE_END = (r"(?<=[.!?;])(?<!\bmr\.)(?<!\bmrs\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)"
+                 r"(?<!\bjr\.)(?<!\bsr\.)(?<!\bvs\.)(?<!\b[a-hj-z]\.)\s+")
 _CLAUSE_SPLIT = re.compile(
-    rf"((?<=[.!?;])\s+|\s*[;\n]\s*|\s*(?:,\s*)?\b(?:{_CONTRAST})\b\s*,?\s*)", re.I)
+    rf"({_SENTENCE_END}|\s*[;\n]\s*|\s*(?:,\s*)?\b(?:{_CONTRAST})\b\s*,?\s*)", re.I)
 BEFORE_CONTRAST, AFTER_CONTRAST = 0.5, 1.5
 
 
@@ -165,10 +174,11 @@ _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 
 def elliptical(clause: str) -> bool:
-    """True for an opinion with no subject of its own: it starts (after "yeah", "oh",
+    """True for an opinion about nothing named: it starts (after "yeah", "oh",
     "honestly"...) with an opinion word, a negation, an intensifier, "too" or a bare verb
     of seeming ("Boring.", "not my type", "wasn't a fan", "too pricey though", "looks
-    cheap"). "I love linen" or "horror movies are boring" name their own subject."""
+    cheap"), or it is "I/we" + an opinion with no object ("I wasn't a big fan", "I was let
+    down a little"). "I love linen" and "horror movies are boring" name what they judge."""
     words = _WORD.findall(_normalize(clause))
     while words and words[0] in V.discourse_markers:
         words.pop(0)
@@ -176,7 +186,16 @@ def elliptical(clause: str) -> bool:
         return False
     if words[0] in V.ellipsis_heads or words[0] in _INTENSIFIERS or _is_opinion(words[0]):
         return True
-    return any(" ".join(words[:n]) in _PHRASE_KEYS.values() for n in (2, 3, 4, 5))
+    if any(" ".join(words[:n]) in _PHRASE_KEYS.values() for n in (2, 3, 4, 5)):
+        return True
+    if words[0] in ("i", "we", "i'm", "we're"):
+        # "I wasn't a big fan", "I was let down a little": the opinion has no object.
+        tokens = _TOKEN.findall(_PHRASE.sub(
+            lambda m: m.group(0).replace(" ", "_").replace("'", ""), " ".join(words)))
+        last = max((n for n, t in enumerate(tokens) if _is_opinion(t)), default=None)
+        return last is not None and all(w in V.objectless_tail for t in tokens[last + 1:]
+                                        for w in t.split("_"))
+    return False
 
 
 def blend(classifier: float, lexicon_value: float, lexicon_hits: int) -> float:

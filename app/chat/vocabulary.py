@@ -3,6 +3,7 @@ file fails at import, in the tests, not in a customer's turn."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
@@ -31,6 +32,8 @@ class Vocabulary(BaseModel):
     not_after_too: frozenset[str]
     discourse_markers: frozenset[str]
     ellipsis_heads: frozenset[str]
+    objectless_tail: frozenset[str]
+    no_opinion: tuple[str, ...]
     ordinals: dict[str, int]
     number_words: dict[str, int]
     stopwords: frozenset[str]
@@ -46,6 +49,8 @@ class Vocabulary(BaseModel):
             raise ValueError("intensifiers scale by a positive factor")
         if not self.negator_phrases <= set(self.negative):
             raise ValueError("negator_phrases must be negative lexicon entries")
+        for pattern in self.no_opinion:
+            re.compile(pattern)  # a bad pattern fails here, at load
         return self
 
 
