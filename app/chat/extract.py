@@ -355,12 +355,10 @@ _SERVICE = re.compile(
     r"where\s+is\s+my\s+(?:order|parcel|package)|hasn'?t\s+arrived|didn'?t\s+arrive|"
     r"arrived\s+(?:damaged|broken|late)|wrong\s+(?:size|item)\s+(?:arrived|was\s+sent)|"
     r"(?:speak|talk)\s+to\s+(?:a\s+)?(?:human|person|agent|someone))\b", re.I)
-# A question is no opinion ("is it comfortable?", "do you think it will be good?"), unless
-# it is a rhetorical negative one ("isn't it gorgeous?").
+# A question is no opinion ("is it comfortable?", "do you think it will be good?").
 _ASKED = re.compile(r"\?\s*$|^\s*(?:(?:is|are|was|were|does|do|did|can|could|will|would|should|"
                     r"has|have)\s+(?:it|this|that|they|these|those|you|the|he|she|there|i|we|an?|"
                     r"my|your)|which|why|when|where|who)\b(?!.*!\s*$)", re.I)
-_RHETORICAL = re.compile(r"\s*(?:isn't|aren't|wasn't|weren't|don't\s+you|doesn't)\b", re.I)
 _OPINION_CUE = re.compile(
     r"\b(?:is|are|was|were|looks?|looked|seems?|feels?|sounds?)\s+(?:\w+\s+){0,2}\w+|"
     r"\b(?:i|we)\s+(?:\w+\s+){0,2}(?:love|like|hate|dislike|adore|prefer|enjoy|want)|"
@@ -678,8 +676,8 @@ def extract(
         for phrase, ids, scored in refs:
             lex, hits = lexicon(scored)
             opinionated = hits > 0 or bool(_OPINION_CUE.search(scored))
-            question = (bool(_QUESTION.search(phrase)) and not hits) or (
-                bool(_ASKED.search(phrase)) and not _RHETORICAL.match(phrase))
+            question = (bool(_QUESTION.search(phrase)) and not hits) or bool(
+                _ASKED.search(phrase))
             if not opinionated or question or (sentiment is None and not hits):
                 continue
             pending.extend(_Opinion(i, phrase, scored, lex, hits, weight) for i in ids)

@@ -137,7 +137,7 @@ def is_opinion_word(word: str) -> bool:
 _CONTRAST = r"but|though|however|whereas|while|although|yet"
 # A sentence ends at . ! ? ; but not after "Mr.", "Dr.", "St.", "vs." or an initial ("L.A.").
 _SENTENCE_END = (r"(?<=[.!?;])(?<!\bmr\.)(?<!\bmrs\.)(?<!\bms\.)(?<!\bdr\.)(?<!\bst\.)"
-                 r"(?<!\bjr\.)(?<!\bsr\.)(?<!\bvs\.)(?<!\b[a-hj-z]\.)\s+")
+                 r"(?<!\bjr\.)(?<!\bsr\.)(?<!\bvs\.)(?<![\s.][a-hj-z]\.)(?<!^[a-hj-z]\.)\s+")
 _CLAUSE_SPLIT = re.compile(
     rf"({_SENTENCE_END}|\s*[;\n]\s*|\s*(?:,\s*)?\b(?:{_CONTRAST})\b\s*,?\s*)", re.I)
 BEFORE_CONTRAST, AFTER_CONTRAST = 0.5, 1.5

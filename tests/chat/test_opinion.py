@@ -122,3 +122,18 @@ def test_the_yardstick_of_a_comparison_gets_no_opinion() -> None:
     # Both are still what the message talks about (a comparison question needs them).
     assert set(extract("is the blue one warmer than the red one?", SHOWN).referenced) == {
         "sku-1", "sku-3"}
+
+
+def test_sentences_do_not_end_at_titles_or_initials() -> None:
+    assert [c for c, _ in clauses("Mr. Bean is great. L.A. Confidential was bad. I haven't. "
+                                  "I will check it out")] == [
+        "Mr. Bean is great.", "L.A. Confidential was bad.", "I haven't.", "I will check it out"]
+
+
+def test_questions_and_idioms_are_no_opinion() -> None:
+    assert opinions("is the red one comfortable?") == {}
+    assert opinions("do you think the first one will be good?") == {}
+    assert opinions("too bad, thanks anyway", focus="sku-2") == {}
+    assert opinions("have a good one!", focus="sku-2") == {}
+    assert opinions("I wasn't a big fan", focus="sku-2")["sku-2"] < 0  # no object: the focus
+    assert opinions("I'm not a huge sci-fi fan", focus="sku-2")["sku-2"] < 0
