@@ -564,7 +564,11 @@ def _clause_refs(clause: str, resolver: _Resolver,
     """Split a clause joined by "and"/"," when each part names its own item. ``local`` is
     what "it" means here: the item this message last named, if any."""
     parts = [p for p in re.split(r"\s*(?:,|\band\b)\s*", clause) if p.strip()]
-    resolved = [resolver.resolve(p, local) for p in parts]
+    resolved, cur = [], local
+    for part in parts:  # "I watched Black Panther and loved it": "it" is Black Panther
+        resolved.append(resolver.resolve(part, cur))
+        if len(resolved[-1][0]) == 1:
+            cur = resolved[-1][0][0]
     if len(parts) > 1 and sum(1 for ids, _ in resolved if ids) > 1 and all(
             ids for ids, _ in resolved if ids):
         out = []

@@ -137,3 +137,8 @@ def test_questions_and_idioms_are_no_opinion() -> None:
     assert opinions("have a good one!", focus="sku-2") == {}
     assert opinions("I wasn't a big fan", focus="sku-2")["sku-2"] < 0  # no object: the focus
     assert opinions("I'm not a huge sci-fi fan", focus="sku-2")["sku-2"] < 0
+
+
+def test_it_after_and_is_the_item_named_before_it() -> None:
+    got = opinions("I bought the Breeze Linen Summer Shirt and really loved it!", focus="sku-2")
+    assert got == {"sku-3": got["sku-3"]} and got["sku-3"] > 0
