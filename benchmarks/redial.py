@@ -3,6 +3,11 @@
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial            # lexicon (+ classifier
                                                                       #  if its weights exist)
     HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --limit 200 --scorer lexicon
+    HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial --split dev   # tune on this only
+
+Splits (fixed before the 2026-12-01 tuning, by position in the file): ``dev`` = dialogues
+0-449 (earlier sessions read errors on the first 300), ``heldout`` = 450-900, never tuned on;
+``all`` = every dialogue (the number published before the split existed).
 
 Data: `--data`, default ../shared/data/redial/valid_data.jsonl beside the repository (ReDial,
 movie-recommendation dialogues).
@@ -15,12 +20,12 @@ know which movie is "in focus"):
   * each ``@<movieId>`` is replaced by the movie's title (year dropped), and the movies are
     passed to `app.chat.extract.extract` as shown items, so references are resolved by the
     same code as in the shop: full titles, ordinals, and "it"/"that one" resolved to the
-    movie in focus (the last one the recommender mentioned, or the seeker's own last one);
-  * the clause around each reference is scored by the sentiment scorer (titles masked to
-    "it" so that "Bad Boys" does not read as negative): the lexicon, or the fine-tuned
-    `SentimentClassifier` when ``preference_model/weights/`` exists;
-  * with the classifier, a third row averages classifier and lexicon on clauses where the
-    lexicon finds an opinion word (`CombinedScorer`);
+    movie in focus (the last one the recommender mentioned, or the seeker's own last one,
+    before this message; a title earlier in the same message wins, as in the shop);
+  * the clause around each reference is scored (titles masked to "it" so that "Bad Boys"
+    does not read as negative) by the lexicon alone, and, when ``preference_model/weights/``
+    exists, by the fine-tuned `SentimentClassifier` as the shop does it: `extract` averages
+    the classifier with the lexicon on clauses where the lexicon finds an opinion word;
   * scores are averaged per movie; mean > +T predicts liked, < -T disliked, else no
     prediction (T = 0.2, fixed before looking at results, not tuned on this split).
 
@@ -50,7 +55,6 @@ from app.chat.extract import (  # noqa: E402
     SentimentScorer,
     ShownItem,
     extract,
-    lexicon_score,
 )
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "redial" / "valid_data.jsonl"
@@ -87,11 +91,22 @@ class Result:
     movies: int = 0
 
 
-def dialogues(path: Path, limit: int | None) -> Iterator[dict]:
+DEV_SIZE = 450  # dialogues [0, 450) are the dev split, [450, end) held out
+SPLITS = ("dev", "heldout", "all")
+
+
+def dialogues(path: Path, limit: int | None, split: str = "all") -> Iterator[dict]:
+    """The split's dialogues in file order; ``limit`` counts within the split."""
+    taken = 0
     with path.open() as f:
         for n, line in enumerate(f):
-            if limit is not None and n >= limit:
+            if split == "dev" and n >= DEV_SIZE:
                 return
+            if split == "heldout" and n < DEV_SIZE:
+                continue
+            if limit is not None and taken >= limit:
+                return
+            taken += 1
             yield json.loads(line)
 
 
@@ -101,10 +116,15 @@ def clean_title(title: str) -> str:
 
 def predict_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, float]:
     """Mean sentiment per movie id from the seeker's messages."""
+    return {k: sum(s for s, _ in v) / len(v) for k, v in read_dialogue(d, scorer).items()}
+
+
+def read_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, list[tuple[float, str]]]:
+    """Every (score, phrase) the extraction read per movie id from the seeker's messages."""
     titles = {k: clean_title(v) for k, v in (d.get("movieMentions") or {}).items() if v}
     seeker = d["initiatorWorkerId"]
     focus: str | None = None
-    scores: dict[str, list[float]] = defaultdict(list)
+    scores: dict[str, list[tuple[float, str]]] = defaultdict(list)
     for msg in d["messages"]:
         text = msg["text"]
         ids = [i for i in _MENTION.findall(text) if i in titles]
@@ -117,13 +137,14 @@ def predict_dialogue(d: dict, scorer: SentimentScorer | None) -> dict[str, float
         in_play = list(dict.fromkeys(ids + ([focus] if focus else [])))
         shown = [ShownItem(item_id=i, title=titles[i], position=n)
                  for n, i in enumerate(in_play)]
-        msg_focus = ids[-1] if len(ids) == 1 else (None if ids else focus)
-        ex = extract(text, shown, sentiment=scorer, focus=msg_focus)
+        # The focus is the conversation's, as in the shop (`state.focus`): extract itself
+        # reads "it" after a title in the same message as that title.
+        ex = extract(text, shown, sentiment=scorer, focus=focus)
         for s in ex.item_sentiments:
-            scores[s.item_id].append(s.score)
+            scores[s.item_id].append((s.score, s.phrase))
         if ids:
             focus = ids[-1]
-    return {k: sum(v) / len(v) for k, v in scores.items()}
+    return scores
 
 
 def evaluate(data: Sequence[dict], predictions: Sequence[dict[str, float]], name: str,
@@ -153,22 +174,6 @@ def evaluate(data: Sequence[dict], predictions: Sequence[dict[str, float]], name
     return res
 
 
-class CombinedScorer:
-    """Classifier and lexicon averaged where the lexicon has an opinion word, else the
-    classifier alone (the lexicon knows negation scope and shop/movie slang; the classifier
-    knows everything else)."""
-
-    def __init__(self, classifier: SentimentScorer) -> None:
-        self.classifier = classifier
-
-    def score(self, texts: Sequence[str]) -> list[float]:
-        out = []
-        for text, c in zip(texts, self.classifier.score(texts), strict=True):
-            lex = lexicon_score(text)
-            out.append((c + lex) / 2 if lex else c)
-        return out
-
-
 def load_classifier() -> SentimentScorer | None:
     try:
         from preference_model.sentiment import SentimentClassifier, SentimentWeightsError
@@ -180,6 +185,26 @@ def load_classifier() -> SentimentScorer | None:
     except SentimentWeightsError as exc:
         print(f"classifier unavailable: {exc}", file=sys.stderr)
         return None
+
+
+def write_errors(path: Path, data: Sequence[dict], scorer: SentimentScorer | None) -> None:
+    """Per movie whose call is wrong: gold, prediction, the phrases read (dev split only)."""
+    seeker_lines: list[str] = []
+    for n, d in enumerate(data):
+        read = read_dialogue(d, scorer)
+        titles = {k: clean_title(v) for k, v in (d.get("movieMentions") or {}).items() if v}
+        for movie, answers in (d.get("initiatorQuestions") or {}).items():
+            gold = answers.get("liked")
+            got = read.get(movie, [])
+            mean = sum(s for s, _ in got) / len(got) if got else None
+            pred = None if mean is None or abs(mean) <= THRESHOLD else int(mean > 0)
+            if pred == gold or (pred is None and gold == 1) or (pred is None and gold == 2):
+                continue
+            seeker_lines.append(f"#{n} {titles.get(movie, movie)} gold={gold} pred={pred} "
+                                f"mean={mean}")
+            seeker_lines += [f"    {s:+.2f} {p}" for s, p in got]
+    path.write_text("\n".join(seeker_lines) + "\n")
+    print(f"errors written to {path}", file=sys.stderr)
 
 
 def table(results: Sequence[Result]) -> str:
@@ -197,19 +222,24 @@ def table(results: Sequence[Result]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=DATA)
-    ap.add_argument("--limit", type=int, default=None, help="first N dialogues only")
+    ap.add_argument("--limit", type=int, default=None, help="first N dialogues of the split")
+    ap.add_argument("--split", choices=SPLITS, default="all",
+                    help="dev = dialogues 0-449 (tune here), heldout = 450-900, all")
+    ap.add_argument("--errors", type=Path, default=None,
+                    help="dev split only: write every wrong or missed disliked/liked call here")
     ap.add_argument("--scorer", choices=("auto", "lexicon", "classifier"), default="auto")
     args = ap.parse_args()
 
-    data = list(dialogues(args.data, args.limit))
+    if args.errors and args.split != "dev":
+        sys.exit("--errors reads mistakes: only on --split dev (held-out stays unread)")
+    data = list(dialogues(args.data, args.limit, args.split))
     scorers: list[tuple[str, SentimentScorer | None]] = []
     if args.scorer in ("auto", "lexicon"):
         scorers.append(("lexicon", None))
     if args.scorer in ("auto", "classifier"):
         clf = load_classifier()
         if clf is not None:
-            scorers.append(("classifier", clf))
-            scorers.append(("classifier + lexicon", CombinedScorer(clf)))
+            scorers.append(("classifier + lexicon", clf))  # extract blends the two
         elif args.scorer == "classifier":
             sys.exit("classifier weights missing (preference_model/weights/)")
 
@@ -221,11 +251,14 @@ def main() -> None:
         took = time.perf_counter() - t0
         print(f"{name}: {len(data)} dialogues in {took:.1f}s", file=sys.stderr)
         results.append(evaluate(data, preds, f"extraction, {name}"))
+        if args.errors:
+            write_errors(args.errors.with_suffix(f".{name.replace(' ', '')}.txt"), data, scorer)
         results.append(evaluate(data, preds, f"extraction, {name} + liked prior", prior=True))
 
     cmd = "HF_HUB_OFFLINE=1 .venv/bin/python -m benchmarks.redial " + " ".join(sys.argv[1:])
-    print(f"ReDial {args.data.name}: {len(data)} dialogues, {len(gold)} seeker-annotated "
-          f"movies (liked {gold.count(1)}, disliked {gold.count(0)}, unsaid {gold.count(2)}); "
+    print(f"ReDial {args.data.name}, split {args.split}: {len(data)} dialogues, "
+          f"{len(gold)} seeker-annotated movies (liked {gold.count(1)}, "
+          f"disliked {gold.count(0)}, unsaid {gold.count(2)}); "
           f"threshold {THRESHOLD}\n")
     print(table(results))
     print(f"\ncommand: {cmd.strip()}")

@@ -17,25 +17,32 @@ What it finds (see docs/chat_signals.md for the full rule list):
 - `item_sentiments`: opinions about items shown before, resolved by ordinal ("the first
   one", "#2", "the last one"), by attribute ("the red one", "the leather one"), by brand
   or title words ("the Fjordline sweater"), or by pronoun ("it", "that one") when a single
-  item is shown or the caller names the item in focus. The score of a clause comes from
-  the sentiment scorer when one is given, otherwise from a small negation- and
-  intensifier-aware lexicon; a clause with no opinion at all ("tell me about the second
-  one") yields no sentiment, only a reference in `referenced`.
+  item is shown or the caller names the item in focus; "it" after a title in the same
+  message is that title, and an opinion without a subject ("Boring.", "wasn't a fan") is
+  about the item last talked about. Scores come from `app.chat.opinion`: the negation- and
+  contrast-aware lexicon, averaged with the sentiment scorer when one is given; a clause
+  with no opinion at all ("tell me about the second one") yields no sentiment, only a
+  reference in `referenced`.
 - `intent` and `recipient` (``"child"``, ``"partner"``, ``"gift"``, ``"self"`` or None).
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Literal, NamedTuple, Protocol
 
-import yaml
-from pydantic import BaseModel, ConfigDict, model_validator
-
+from app.chat.opinion import (
+    blend,
+    clauses,
+    elliptical,
+    is_opinion_word,
+    lexicon,
+    lexicon_score,
+    split_clauses,
+)
+from app.chat.vocabulary import VOCABULARY, V, load_vocabulary
 from retrieval.filters import Filters
 from retrieval.query import REQUIRE_WORDS, parse_query
 
@@ -47,13 +54,14 @@ __all__ = [
     "SentimentScorer",
     "ShownItem",
     "StatedPreference",
+    "VOCABULARY",
     "extract",
     "is_opinion_word",
     "lexicon_score",
+    "load_vocabulary",
     "split_clauses",
 ]
 
-VOCABULARY = Path(__file__).parent / "data" / "extract.yaml"
 Intent = Literal["search", "refine", "feedback", "question", "greeting", "purchase", "other"]
 
 
@@ -118,43 +126,7 @@ class Extraction:
 
 # --------------------------------------------------------------------------- vocabulary
 
-class _Vocabulary(BaseModel):
-    """data/extract.yaml, validated when loaded."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    materials: tuple[str, ...]
-    colors: tuple[str, ...]
-    diets: tuple[str, ...]
-    certifications: tuple[str, ...]
-    patterns: tuple[str, ...]
-    canonical: dict[str, str]
-    positive: dict[str, float]
-    negative: dict[str, float]
-    intensifiers: dict[str, float]
-    like_verb_before: frozenset[str]
-    negators: frozenset[str]
-    ordinals: dict[str, int]
-    number_words: dict[str, int]
-    stopwords: frozenset[str]
-    not_constraint: frozenset[str]
-    small_talk: frozenset[str]
-
-    @model_validator(mode="after")
-    def _weights(self) -> _Vocabulary:
-        if any(not 0 < w <= 1 for w in self.positive.values()) or any(
-                not -1 <= w < 0 for w in self.negative.values()):
-            raise ValueError("positive weights must be in (0, 1], negative in [-1, 0)")
-        if any(w <= 0 for w in self.intensifiers.values()):
-            raise ValueError("intensifiers scale by a positive factor")
-        return self
-
-
-def load_vocabulary(path: Path = VOCABULARY) -> _Vocabulary:
-    with path.open(encoding="utf-8") as f:
-        return _Vocabulary.model_validate(yaml.safe_load(f))
-
-
-_V = load_vocabulary()
+_V = V
 _MATERIALS, _COLORS, _DIETS = _V.materials, _V.colors, _V.diets
 _CERTIFICATIONS, _PATTERNS = _V.certifications, _V.patterns
 DEFAULT_VOCABULARY: dict[str, str] = {
@@ -213,87 +185,9 @@ _DONT_MIND = re.compile(r"\b(?:i|we)\s+(?:don\s*'?\s*t|do\s+not)\s+mind\s+(?P<ob
 _OBJ_STOP = re.compile(r"\b(?:because|since|as\s+it|when|if|so|that|which|for\s+(?:my|a|the)"
                        r"|but|though|although|except)\b", re.I)
 
-# --------------------------------------------------------------------------- lexicon
-
+# Opinion words also stop a product word list (parse_query's "not bad" is no constraint).
 _POS = dict(_V.positive)
 _NEG = dict(_V.negative)
-# "like" is a liking verb after these words ("I like", "don't like", "would like"),
-# otherwise a preposition ("movies like Saw", "something like this").
-_LIKE_VERB_BEFORE = _V.like_verb_before
-_NEGATORS = _V.negators
-_INTENSIFIERS = dict(_V.intensifiers)
-_TOKEN = re.compile(r"[a-z_]+(?:'[a-z]+)?|[!?]")
-_PHRASES = sorted((k for k in {**_POS, **_NEG, **_INTENSIFIERS} if " " in k), key=len,
-                  reverse=True)
-
-
-def lexicon_score(text: str) -> float:
-    """Sentiment in [-1, 1] from the lexicon; 0.0 when no opinion word is present.
-
-    A negator within the four tokens before an opinion word flips and damps it ("not
-    great" -> -0.75 of great); intensifiers and diminishers just before scale it ("really
-    ugly", "a bit pricey"); '!' adds emphasis. The sum is squashed as ``x / sqrt(x^2 + 1)``.
-    """
-    return _lexicon(text)[0]
-
-
-def _lexicon(text: str) -> tuple[float, int]:
-    lowered = text.lower().replace("\u2019", "'")
-    for phrase in _PHRASES:  # multi-word entries become one token
-        lowered = lowered.replace(phrase, phrase.replace(" ", "_").replace("'", ""))
-    tokens = _TOKEN.findall(lowered)
-    total, hits = 0.0, 0
-    for i, tok in enumerate(tokens):
-        key = tok.replace("_", " ")
-        weight = _POS.get(key, _NEG.get(key))
-        if weight is None:
-            continue
-        if key in _INTENSIFIERS and key not in ("pretty",):
-            continue  # "too"/"so" as intensifiers, scored only before an opinion word
-        if key == "pretty" and i + 1 < len(tokens) and _is_opinion(tokens[i + 1]):
-            continue
-        if key == "too" and i + 1 < len(tokens) and _is_opinion(tokens[i + 1]):
-            continue
-        if key == "like" and i > 0 and tokens[i - 1] not in _LIKE_VERB_BEFORE:
-            if tokens[i - 1] in ("looks", "look", "looked", "seems", "seem", "sounds", "feels",
-                                 "feel", "is", "was", "it's", "what's", "just"):
-                continue  # "looks like a sweater": no opinion
-            weight = 0.3  # "something like the first one", "movies like Saw": a mild like
-        scale = 1.0
-        prev = tokens[max(0, i - 4):i]
-        if prev and prev[-1].replace("_", " ") in _INTENSIFIERS:
-            scale *= _INTENSIFIERS[prev[-1].replace("_", " ")]
-        if any(p in _NEGATORS for p in prev):
-            scale *= -0.75 if weight > 0 else -0.3  # "not bad" is only mildly positive
-        total += weight * scale
-        hits += 1
-    if hits and "!" in tokens:
-        total *= 1.2
-    return total / math.sqrt(total * total + 1.0), hits
-
-
-def is_opinion_word(word: str) -> bool:
-    """A sentiment word, intensifier or negator ("hate", "really", "never"): no product."""
-    w = word.lower()
-    return any(k in _POS or k in _NEG or k in _INTENSIFIERS or k in _NEGATORS
-               for k in (w, w + "s", w + "d", w + "ed"))
-
-
-def _is_opinion(token: str) -> bool:
-    key = token.replace("_", " ")
-    return (key in _POS or key in _NEG) and key not in _INTENSIFIERS
-
-
-# --------------------------------------------------------------------------- clauses
-
-_CLAUSE_SPLIT = re.compile(
-    r"(?<=[.!?;])\s+|\s*[;\n]\s*|\s*(?:,\s*)?\b(?:but|though|however|whereas|while|although|"
-    r"yet)\b\s*,?\s*", re.I)
-
-
-def split_clauses(text: str) -> list[str]:
-    """Sentences, further split at contrast words; empty pieces dropped."""
-    return [c.strip(" ,") for c in _CLAUSE_SPLIT.split(text) if c and c.strip(" ,.")]
 
 
 # --------------------------------------------------------------------------- references
@@ -312,8 +206,8 @@ _FORMER_REF = re.compile(r"\bthe\s+(?:former|top\s+one)\b", re.I)
 _MIDDLE_REF = re.compile(r"\bthe\s+middle\s+(?:one|item|option)\b", re.I)
 _ALL_REF = re.compile(r"\b(?:all\s+of\s+(?:them|these|those)|them\s+all|these\s+all|both(?:\s+of"
                       r"\s+(?:them|these|those))?|(?:any|none|either|neither)\s+of\s+(?:them|"
-                      r"these|those)|these\s+(?:ones|options|items|suggestions)|those\s+(?:ones|"
-                      r"options|items|suggestions)|all\s+(?:these|those))\b", re.I)
+                      r"these|those)|(?:these|those)\s+(?:two\s+|three\s+|four\s+)?(?:ones|"
+                      r"options|items|suggestions|picks)|all\s+(?:these|those))\b", re.I)
 _PRONOUN_REF = re.compile(r"\b(?:it|this|that|this\s+one|that\s+one|the\s+one\s+(?:you\s+)?"
                           r"(?:showed|suggested|mentioned|recommended))\b", re.I)
 _DETERMINER = re.compile(r"\b(?:the|that|this|those|these)\s+(?:[a-z-]+\s+){0,2}$", re.I)
@@ -345,8 +239,10 @@ class _Resolver:
                 if w not in _STOPWORDS and len(w) > 2:
                     self.title_words.setdefault(w, set()).add(item.item_id)
 
-    def resolve(self, clause: str) -> tuple[list[str], list[tuple[int, int]]]:
-        """Item ids referred to in the clause and the spans of full-title mentions."""
+    def resolve(self, clause: str,
+                local: str | None = None) -> tuple[list[str], list[tuple[int, int]]]:
+        """Item ids referred to in the clause and the spans of full-title mentions; a bare
+        "it" / "that one" is ``local`` (named earlier in the message), else the focus."""
         if not self.items:
             return [], []
         low = clause.lower()
@@ -403,8 +299,10 @@ class _Resolver:
         if not found and _PRONOUN_REF.search(low):
             if n == 1:
                 add([self.items[0].item_id])
-            elif self.focus:
-                add([self.focus])
+            else:
+                pick = local if local in self.by_id else self.focus
+                if pick:
+                    add([pick])
         return found, title_spans
 
 
@@ -457,6 +355,10 @@ _SERVICE = re.compile(
     r"where\s+is\s+my\s+(?:order|parcel|package)|hasn'?t\s+arrived|didn'?t\s+arrive|"
     r"arrived\s+(?:damaged|broken|late)|wrong\s+(?:size|item)\s+(?:arrived|was\s+sent)|"
     r"(?:speak|talk)\s+to\s+(?:a\s+)?(?:human|person|agent|someone))\b", re.I)
+# A question is no opinion ("is it comfortable?", "do you think it will be good?").
+_ASKED = re.compile(r"\?\s*$|^\s*(?:(?:is|are|was|were|does|do|did|can|could|will|would|should|"
+                    r"has|have)\s+(?:it|this|that|they|these|those|you|the|he|she|there|i|we|an?|"
+                    r"my|your)|which|why|when|where|who)\b(?!.*!\s*$)", re.I)
 _OPINION_CUE = re.compile(
     r"\b(?:is|are|was|were|looks?|looked|seems?|feels?|sounds?)\s+(?:\w+\s+){0,2}\w+|"
     r"\b(?:i|we)\s+(?:\w+\s+){0,2}(?:love|like|hate|dislike|adore|prefer|enjoy|want)|"
@@ -657,10 +559,16 @@ def _guess_key(word: str) -> str:
     return "attribute"
 
 
-def _clause_refs(clause: str, resolver: _Resolver) -> list[tuple[str, list[str], str]]:
-    """Split a clause joined by "and"/"," when each part names its own item."""
+def _clause_refs(clause: str, resolver: _Resolver,
+                 local: str | None = None) -> list[tuple[str, list[str], str]]:
+    """Split a clause joined by "and"/"," when each part names its own item. ``local`` is
+    what "it" means here: the item this message last named, if any."""
     parts = [p for p in re.split(r"\s*(?:,|\band\b)\s*", clause) if p.strip()]
-    resolved = [resolver.resolve(p) for p in parts]
+    resolved, cur = [], local
+    for part in parts:  # "I watched Black Panther and loved it": "it" is Black Panther
+        resolved.append(resolver.resolve(part, cur))
+        if len(resolved[-1][0]) == 1:
+            cur = resolved[-1][0][0]
     if len(parts) > 1 and sum(1 for ids, _ in resolved if ids) > 1 and all(
             ids for ids, _ in resolved if ids):
         out = []
@@ -668,16 +576,48 @@ def _clause_refs(clause: str, resolver: _Resolver) -> list[tuple[str, list[str],
             if ids:
                 out.append((part, ids, _mask(part, spans)))
         return out
-    ids, spans = resolver.resolve(clause)
+    ids, spans = resolver.resolve(clause, local)
     if not ids:
         return []
     # "I love action movies, I don't like Transformers flicks": when the one part naming
     # the item carries an opinion of its own, that part alone is scored.
     with_refs = [(p, r) for p, r in zip(parts, resolved, strict=True) if r[0]]
-    if len(parts) > 1 and len(with_refs) == 1 and _lexicon(with_refs[0][0])[1]:
+    if len(parts) > 1 and len(with_refs) == 1 and lexicon(with_refs[0][0])[1]:
         part, (ids, spans) = with_refs[0]
         return [(part, ids, _mask(part, spans))]
     return [(clause, ids, _mask(clause, spans))]
+
+
+# Ends where the yardstick of a comparison starts: "as good |as X", "nicer |than X".
+_YARDSTICK = re.compile(r"\bas\s+(?:[a-z'-]+\s+){1,2}(?=as\b)|(?=\bthan\b)", re.I)
+
+
+class _Opinion(NamedTuple):
+    item_id: str
+    phrase: str
+    scored: str  # the phrase with titles masked
+    lex: float
+    hits: int
+    weight: float  # 0.5 before a contrast word, 1.5 after it, else 1
+
+
+def _one_per_item(found: Sequence[ItemSentiment],
+                  weights: Sequence[float]) -> list[ItemSentiment]:
+    """One opinion per item. Across a contrast ("it's good but too long") the clauses are
+    averaged with their weights, so the part after "but" decides; otherwise the strongest
+    clause wins ("I loved it. It was really good")."""
+    by_item: dict[str, list[tuple[ItemSentiment, float]]] = {}
+    for s, w in zip(found, weights, strict=True):
+        by_item.setdefault(s.item_id, []).append((s, w))
+    out = []
+    for item, got in by_item.items():
+        if len(got) > 1 and any(w != 1.0 for _, w in got):
+            score = sum(s.score * w for s, w in got) / sum(w for _, w in got)
+            phrase = max(got, key=lambda g: g[1])[0].phrase
+            out.append(ItemSentiment(item, score, phrase))
+        else:
+            out.append(max((s for s, _ in got), key=lambda s: abs(s.score)))
+    return out
 
 
 def _mask(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -718,35 +658,40 @@ def extract(
                      resolver)
 
     referenced: list[str] = []
-    pending: list[tuple[str, str, str, float, int]] = []  # item, phrase, scored text, lex, hits
-    for clause in split_clauses(text):
-        for phrase, ids, scored in _clause_refs(clause, resolver):
-            for i in ids:
-                if i not in referenced:
-                    referenced.append(i)
-            lex, hits = _lexicon(scored)
-            opinion = hits > 0 or bool(_OPINION_CUE.search(scored))
-            question = bool(_QUESTION.search(phrase)) and not hits
-            if not opinion or question:
+    pending: list[_Opinion] = []
+    local: str | None = None  # the item this message last named: what a later "it" means
+    for clause, weight in clauses(text):
+        for i in (i for _, ids, _ in _clause_refs(clause, resolver, local) for i in ids):
+            if i not in referenced:
+                referenced.append(i)
+        # "Not as good as X", "nicer than the red one": the opinion is about the subject;
+        # X is the yardstick and gets none.
+        yardstick = _YARDSTICK.search(clause)
+        opinion = clause[:yardstick.end()].strip() if yardstick else clause
+        refs = _clause_refs(opinion, resolver, local)
+        target = local or resolver.focus or (resolver.items[0].item_id
+                                             if len(resolver.items) == 1 else None)
+        if not refs and target and elliptical(opinion) and lexicon(opinion)[1]:
+            # "Boring.", "wasn't a fan", "too pricey" (an opinion word, not just "was ...")
+            refs = [(opinion, [target], opinion)]
+        named = {i for _, ids, _ in refs for i in ids}
+        if len(named) == 1:
+            local = next(iter(named))
+        for phrase, ids, scored in refs:
+            lex, hits = lexicon(scored)
+            opinionated = hits > 0 or bool(_OPINION_CUE.search(scored))
+            question = (bool(_QUESTION.search(phrase)) and not hits) or bool(
+                _ASKED.search(phrase))
+            if not opinionated or question or (sentiment is None and not hits):
                 continue
-            for i in ids:
-                pending.append((i, phrase, scored, lex, hits))
-    item_sentiments: list[ItemSentiment] = []
-    if pending:
-        if sentiment is not None:
-            texts = sorted({p[2] for p in pending})
-            scores = dict(zip(texts, sentiment.score(texts), strict=True))
-            item_sentiments = [ItemSentiment(i, float(scores[s]), ph)
-                               for i, ph, s, _, _ in pending]
-        else:
-            item_sentiments = [ItemSentiment(i, lex, ph) for i, ph, _, lex, hits in pending
-                               if hits]
-    # One opinion per item: the strongest clause about it.
-    best: dict[str, ItemSentiment] = {}
-    for s in item_sentiments:
-        if s.item_id not in best or abs(s.score) > abs(best[s.item_id].score):
-            best[s.item_id] = s
-    item_sentiments = list(best.values())
+            pending.extend(_Opinion(i, phrase, scored, lex, hits, weight) for i in ids)
+    scores: dict[str, float] = {}
+    if pending and sentiment is not None:
+        texts = sorted({p.scored for p in pending})
+        scores = dict(zip(texts, (float(x) for x in sentiment.score(texts)), strict=True))
+    item_sentiments = _one_per_item([
+        ItemSentiment(p.item_id, blend(scores[p.scored], p.lex, p.hits) if scores else p.lex,
+                      p.phrase) for p in pending], [p.weight for p in pending])
 
     intent = _intent(text, filters, constraints, stated, item_sentiments, referenced, bool(shown))
     return Extraction(

@@ -218,7 +218,9 @@ def test_scorer_is_used_when_given() -> None:
     scorer = FixedScorer()
     ex = extract("the red one is ugly", SHOWN, sentiment=scorer)
     assert scorer.calls == [["the red one is ugly"]]
-    assert ex.item_sentiments[0].score == -0.9
+    # The classifier's score is averaged with the lexicon's where it has an opinion word.
+    assert ex.item_sentiments[0].score == pytest.approx(
+        (-0.9 + lexicon_score("the red one is ugly")) / 2)
     assert ex.item_sentiments[0].phrase == "the red one is ugly"
 
 
