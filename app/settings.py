@@ -230,6 +230,9 @@ class Settings(BaseSettings):
     nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
                                             "often each worker sends due webhooks; 0: no "
                                             "background sender (tests, dedicated workers)")
+    nba_fading_scan_cron: str = Field(default="0 0 * * * *", max_length=100, description=(
+        "When the fading-customer scan runs (a DBOS schedule; cron with seconds first, "
+        "UTC); empty: never"))
     # Creatives (docs/creatives.md): image model, brand voice and look, limits
     image_model_dir: Path | None = Field(default=None, description="A local diffusers "
                                          "checkpoint (SD 1.5, SD-Turbo, SDXL); default the "
@@ -289,6 +292,15 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(net, strict=False)
             except ValueError as exc:
                 raise ValueError(f"trusted proxy {net!r} is not an IP address or CIDR") from exc
+        return v
+
+    @field_validator("nba_fading_scan_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if v and not croniter.is_valid(v, second_at_beginning=True):
+            raise ValueError(f"{v!r} is not a cron expression (seconds first: '0 0 * * * *')")
         return v
 
     @property

@@ -244,10 +244,11 @@ def latency(n_offers: int = 50, runs: int = 300) -> dict[str, Any]:
                                   for k, v in phases.items()}}
 
 
-def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
-    """`n` customers through a three-step journey with timers on `tailor worker` processes;
-    the worker is killed with SIGKILL once `kill_after` of the steps are done and restarted
-    with its id; counts lost and duplicated steps."""
+def journeys(n: int, url: str | None, kill_after: float, workers: int = 1) -> dict[str, Any]:
+    """`n` customers through a three-step journey with timers on `workers` `tailor worker`
+    processes; runs are started in batches (run rows and workflows in one transaction per
+    500); the first worker is killed with SIGKILL once `kill_after` of the steps are done
+    and restarted with its id; counts lost and duplicated steps."""
     import os
     import signal
     import subprocess
@@ -283,12 +284,12 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
     env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(tmp),
            "TAILOR_SEARCH_ENABLED": "false", "PYTHONPATH": str(ROOT), "TAILOR_LOG_JSON":
            "false", "TAILOR_NBA_QUIET_START": "0", "TAILOR_NBA_QUIET_END": "0",
-           "TAILOR_LOG_LEVEL": "WARNING"}
+           "TAILOR_LOG_LEVEL": "WARNING", "TAILOR_NBA_FADING_SCAN_CRON": ""}
 
-    def worker() -> subprocess.Popen[bytes]:
+    def worker(k: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--executor-id",
-                                 "jw", "--queue", "journeys"], cwd=ROOT, env=env,
-                                stdout=open(tmp / f"w{time.time_ns()}.log", "wb"),  # noqa: SIM115
+                                 f"jw{k}", "--queue", "journeys"], cwd=ROOT, env=env,
+                                stdout=open(tmp / f"w{k}-{time.time_ns()}.log", "wb"),  # noqa: SIM115
                                 stderr=subprocess.STDOUT)
 
     engine = create_engine(url)
@@ -297,25 +298,26 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
         with engine.connect() as conn:
             return int(conn.execute(text(sql)).scalar() or 0)
 
-    first = worker()
+    procs = [worker(k) for k in range(workers)]
     t0 = time.perf_counter()
     starter = Journeys(rt.sessions)
-    for i in range(n):
-        starter.start(spec, f"jb{i}", "cart")
+    n_started = len(starter.start_many(spec, [(f"jb{i}", "cart") for i in range(n)]))
     started = time.perf_counter() - t0
     while count("SELECT count(*) FROM nba_journey_steps") < kill_after * 3 * n:
         time.sleep(0.5)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
+    procs[0].send_signal(signal.SIGKILL)
+    procs[0].wait()
     at_kill = count("SELECT count(*) FROM nba_journey_steps")
-    second = worker()
+    procs[0] = worker(0)
     deadline = time.monotonic() + 3600
     while (count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'") < n
            and time.monotonic() < deadline):
         time.sleep(1)
     total = time.perf_counter() - t0
-    second.send_signal(signal.SIGTERM)
-    second.wait()
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait()
     steps = count("SELECT count(*) FROM nba_journey_steps")
     distinct = count("SELECT count(DISTINCT run_id || ':' || step) FROM nba_journey_steps")
     done = count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'")
@@ -327,6 +329,7 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
             "steps_expected": 3 * n, "steps_recorded": steps, "distinct_steps": distinct,
             "touches": touches, "lost_steps": 3 * n - distinct,
             "duplicated_steps": steps - distinct, "steps_done_when_killed": at_kill,
+            "workers": workers, "runs_started": n_started,
             "seconds_to_enqueue": round(started, 1), "seconds_total": round(total, 1)}
 
 
@@ -340,10 +343,12 @@ def main() -> None:
                     "with a killed worker (0: skip)")
     ap.add_argument("--journeys-db", help="database URL for the journeys run (default a "
                     "fresh SQLite file)")
+    ap.add_argument("--journey-workers", type=int, default=2, help="worker processes")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     if args.journeys:
-        out["journeys"] = journeys(args.journeys, args.journeys_db, kill_after=0.3)
+        out["journeys"] = journeys(args.journeys, args.journeys_db, kill_after=0.3,
+                                   workers=args.journey_workers)
     if not args.skip_replay:
         if not args.data.exists():
             sys.exit(f"no data at {args.data} (../shared/data/online_retail_dev); see --data")

@@ -248,3 +248,5 @@ class AuditLog(Base):
 # The next-best-action tables live with their layer; importing them here registers them on
 # Base.metadata for Alembic, the privacy check and the test fixtures.
 from app.nba import tables as _nba_tables  # noqa: E402,F401
+# Cache versions: importing the module registers its table and its Session hooks.
+from app.db import versions as _versions  # noqa: E402,F401

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # Modules that declare workflows and queues. Every process imports them before launch so
 # all register the same workflows (DBOS recovers a workflow only where its code exists).
-WORKFLOW_MODULES: list[str] = ["app.creatives.jobs", "app.nba.journeys.workflow"]
+WORKFLOW_MODULES: list[str] = ["app.creatives.jobs", "app.nba.journeys.workflow",
+                                "app.nba.journeys.fading"]
 
 _resources: dict[str, Any] = {}
 
