@@ -45,10 +45,13 @@ class CacheVersion(Base):
     version: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+_READ = select(CacheVersion.scope, CacheVersion.version)
+
+
 def read(db: Session) -> dict[str, int]:
     """Every scope's version in one query (empty when the table is missing its rows: then
     nothing may be cached)."""
-    return dict(db.execute(select(CacheVersion.scope, CacheVersion.version)).tuples().all())
+    return dict(db.connection().execute(_READ).tuples().all())
 
 
 def bump(conn: Connection, scopes: Iterable[str]) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import literal_column, select, union_all
+from sqlalchemy import bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db.models import Event, ItemRow, Profile
@@ -135,24 +135,34 @@ def load(db: Session, ref_profile: Profile, now: datetime, *, personalization_de
                        now, history_days=history_days, touch_days=touch_days)
 
 
+# Built once (the decision path runs them on every decision): bind parameters ids, since,
+# now. One round trip: the cluster's events with their item's list price, and its offer
+# redemptions (type "~redemption"; value = discount amount, price = basket value).
+_IDS = bindparam("ids", expanding=True)
+_SINCE, _NOW = bindparam("since"), bindparam("now")
+_EVENTS = union_all(
+    select(Event.type, Event.item_id, Event.value, Event.occurred_at, Event.context,
+           ItemRow.price)
+    .outerjoin(ItemRow, ItemRow.id == Event.item_id)
+    .where(Event.profile_id.in_(_IDS), Event.occurred_at >= _SINCE,
+           Event.occurred_at <= _NOW),
+    select(literal_column("'~redemption'"), RedemptionRow.offer_id,
+           RedemptionRow.discount_amount, RedemptionRow.at, RedemptionRow.items,
+           RedemptionRow.basket_value)
+    .where(RedemptionRow.profile_id.in_(_IDS), RedemptionRow.at >= _SINCE,
+           RedemptionRow.at <= _NOW),
+).order_by(literal_column("occurred_at"))
+_TOUCHES = (select(TouchRow.channel, TouchRow.action, TouchRow.offer_id, TouchRow.at)
+            .where(TouchRow.profile_id.in_(_IDS), TouchRow.at >= _SINCE)
+            .order_by(TouchRow.at))
+
+
 def load_person(db: Session, p: Person, now: datetime, *, history_days: int = 730,
                 touch_days: int = 30) -> CustomerFacts:
     facts = CustomerFacts(p.pid, dict(p.attributes), consents=dict(p.consents))
-    since = now - timedelta(days=history_days)
-    # One round trip: the cluster's events with their item's list price, and its offer
-    # redemptions (type "~redemption"; value = discount amount, price = basket value).
-    events = (select(Event.type, Event.item_id, Event.value, Event.occurred_at,
-                     Event.context, ItemRow.price)
-              .outerjoin(ItemRow, ItemRow.id == Event.item_id)
-              .where(Event.profile_id.in_(p.ids), Event.occurred_at >= since,
-                     Event.occurred_at <= now))
-    redeemed = (select(literal_column("'~redemption'"), RedemptionRow.offer_id,
-                       RedemptionRow.discount_amount, RedemptionRow.at, RedemptionRow.items,
-                       RedemptionRow.basket_value)
-                .where(RedemptionRow.profile_id.in_(p.ids), RedemptionRow.at >= since,
-                       RedemptionRow.at <= now))
-    rows = db.execute(union_all(events, redeemed).order_by(literal_column("occurred_at"))
-                      ).all()
+    conn = db.connection()  # Core execution: these plain column reads need no ORM step
+    rows = conn.execute(_EVENTS, {"ids": list(p.ids), "since": now - timedelta(
+        days=history_days), "now": now}).all()
     lines: list[tuple[datetime, str, float, float, float | None]] = []
     redemptions: list[tuple[datetime, frozenset[str], float]] = []
     for typ, item_id, value, at, ctx, price in rows:
@@ -170,17 +180,15 @@ def load_person(db: Session, p: Person, now: datetime, *, history_days: int = 73
             facts.reference[item_id] = float(price)
             lines.append((at, item_id, qty, float(price), ctx.get("unit_price")))
         elif typ in VIEW_EVENTS and item_id:
-            facts.viewed.insert(0, item_id)
+            facts.viewed.append(item_id)
             if typ == "add_to_cart":
-                facts.carted.insert(0, item_id)
+                facts.carted.append(item_id)
     facts.purchases = priced(lines, redemptions)
-    facts.viewed = list(dict.fromkeys(facts.viewed))
-    facts.carted = list(dict.fromkeys(facts.carted))
+    facts.viewed = list(dict.fromkeys(reversed(facts.viewed)))  # newest first
+    facts.carted = list(dict.fromkeys(reversed(facts.carted)))
     facts.timezone = str(facts.attributes.get("timezone") or facts.timezone or "") or None
-    facts.touches = [Touch(*t) for t in db.execute(
-        select(TouchRow.channel, TouchRow.action, TouchRow.offer_id, TouchRow.at)
-        .where(TouchRow.profile_id.in_(p.ids), TouchRow.at >= now - timedelta(days=touch_days))
-        .order_by(TouchRow.at)).tuples()]
+    facts.touches = [Touch(*t) for t in conn.execute(_TOUCHES, {
+        "ids": list(p.ids), "since": now - timedelta(days=touch_days)}).tuples()]
     return facts
 
 
