@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, literal_column, select, union_all
+from sqlalchemy import BindParameter, bindparam, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from app.db.models import Event, ItemRow, Profile
@@ -138,8 +138,9 @@ def load(db: Session, ref_profile: Profile, now: datetime, *, personalization_de
 # Built once (the decision path runs them on every decision): bind parameters ids, since,
 # now. One round trip: the cluster's events with their item's list price, and its offer
 # redemptions (type "~redemption"; value = discount amount, price = basket value).
-_IDS = bindparam("ids", expanding=True)
-_SINCE, _NOW = bindparam("since"), bindparam("now")
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_SINCE: BindParameter[datetime] = bindparam("since")
+_NOW: BindParameter[datetime] = bindparam("now")
 _EVENTS = union_all(
     select(Event.type, Event.item_id, Event.value, Event.occurred_at, Event.context,
            ItemRow.price)

@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tests.nba.conftest import CATALOG
 from tests.nba.helpers import ADMIN, consents, events, nba, offer, status
+from tests.support import auth
 
 AT = "2026-03-02T12:00:00Z"
 
@@ -90,13 +91,11 @@ def test_decisions_commit_without_fsync_and_stay_readable(app_factory: Any,
 
 def test_redemptions_and_prices_paid_feed_discount_response(shop: Any) -> None:
     offer(shop, id="o10", value=10, items=["shoe-2"])
-    for who in ("full", "redeemer", "paid"):
-        consents(shop, who, marketing=True)
     events(shop, "full", {"type": "purchase", "item_id": "shoe-2"})
     events(shop, "redeemer", {"type": "purchase", "item_id": "shoe-2"})
     r = shop.post("/v1/offers/o10/redemptions", json={
         "customer_id": "redeemer", "basket_value": 80, "discount_amount": 8},
-        headers=shop.developer)
+        headers=auth(shop.developer))
     assert r.status_code == 200, r.text
     events(shop, "paid", {"type": "purchase", "item_id": "shoe-2",
                           "context": {"unit_price": 60.0}})
@@ -106,7 +105,7 @@ def test_redemptions_and_prices_paid_feed_discount_response(shop: Any) -> None:
     assert feats["redeemer"]["features"]["discount_share"] == 1.0
     assert feats["paid"]["features"]["discount_share"] == 1.0
     p = {w: f["propensities"]["discount_response"]["p"] for w, f in feats.items()}
-    assert p["redeemer"] == p["paid"] != p["full"]
+    assert p["full"] < min(p["redeemer"], p["paid"]), p  # discounts bought: more responsive
     export = shop.get("/v1/customers/redeemer/export", headers=ADMIN).json()
     assert len(export["nba_redemptions"]) == 1
     bad = shop.post("/v1/events", json={"events": [{
