@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite (WAL) in data_dir."
     )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL: connections "
+                              "each process keeps (plus db_max_overflow at peaks)")
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
     redis_url: str | None = Field(default=None, description="Enables shared rate limits.")
     secret_key: str | None = Field(
         default=None, description="Signs visitor tokens; generated into data_dir if unset."
@@ -263,6 +266,8 @@ class Settings(BaseSettings):
     jobs_app_version: str = Field(default="tailor-1", description="Workflows resume only on "
                                   "processes of the same version; bump it when workflow "
                                   "code changes incompatibly")
+    jobs_sys_db_pool_size: int = Field(default=20, ge=1, le=200, description="PostgreSQL "
+                                       "connections of the job engine (DBOS) per process")
     jobs_modules: list[str] = Field(default_factory=list, description="Extra modules that "
                                     "declare workflows, imported by every process")
 

@@ -268,7 +268,7 @@ def journeys(n: int, url: str | None, kill_after: float, workers: int = 1,
     url = url or f"sqlite:///{tmp / 'j.db'}"
     upgrade(url)
     settings = Settings(data_dir=tmp, database_url=url, search_enabled=False, env="test",
-                        nba_quiet_start=0, nba_quiet_end=0)
+                        nba_quiet_start=0, nba_quiet_end=0, db_pool_size=3, db_max_overflow=0)
     rt = Runtime.build(settings)
     spec = JourneySpec.model_validate({
         "id": "bench", "name": "three steps", "trigger": {"kind": "cart_abandonment"},
@@ -281,11 +281,15 @@ def journeys(n: int, url: str | None, kill_after: float, workers: int = 1,
             db.add(Profile(id=f"jb{i}", kind="known"))
         db.commit()
     api = JobEngine.start(url, executor_id="bench-api", listen=[],
-                          modules=["app.nba.journeys.workflow"])
+                          modules=["app.nba.journeys.workflow"], sys_db_pool_size=4)
     env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(tmp),
            "TAILOR_SEARCH_ENABLED": "false", "PYTHONPATH": str(ROOT), "TAILOR_LOG_JSON":
            "false", "TAILOR_NBA_QUIET_START": "0", "TAILOR_NBA_QUIET_END": "0",
-           "TAILOR_LOG_LEVEL": "WARNING", "TAILOR_NBA_FADING_SCAN_CRON": ""}
+           "TAILOR_LOG_LEVEL": "WARNING", "TAILOR_NBA_FADING_SCAN_CRON": "",
+           # PostgreSQL's 100 connections are shared with other sessions on this machine:
+           # 5 app + 8 engine connections per worker (default 10+10 and 20).
+           "TAILOR_DB_POOL_SIZE": "5", "TAILOR_DB_MAX_OVERFLOW": "0",
+           "TAILOR_JOBS_SYS_DB_POOL_SIZE": "8"}
 
     def worker(k: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--executor-id",

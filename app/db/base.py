@@ -74,6 +74,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     # end up in logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        kwargs.pop("pool_size", None)  # SQLite's pool takes no sizes (file connections)
+        kwargs.pop("max_overflow", None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)

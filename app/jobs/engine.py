@@ -105,7 +105,8 @@ class JobEngine:
     @classmethod
     def start(cls, database_url: str, *, executor_id: str = "local",
               app_version: str = "tailor-1", listen: Sequence[str] | None = None,
-              modules: Sequence[str] = ()) -> JobEngine:
+              modules: Sequence[str] = (), sys_db_pool_size: int | None = None
+              ) -> JobEngine:
         """Launch DBOS (or join the one already launched on the same database).
 
         `listen`: the queues this process takes work from (None: all of them; [] none, for
@@ -131,6 +132,8 @@ class JobEngine:
                 "executor_id": executor_id, "application_version": app_version,
                 "log_level": os.environ.get("TAILOR_JOBS_LOG_LEVEL", "WARNING"),
             }
+            if sys_db_pool_size is not None:
+                config["sys_db_pool_size"] = sys_db_pool_size
             DBOS(config=config)
             if engine.listen is not None:
                 DBOS.listen_queues(list(engine.listen))
