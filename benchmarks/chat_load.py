@@ -14,6 +14,11 @@ SmolLM2) as a subprocess and measures:
     python -m benchmarks.chat_load                          # this checkout
     python -m benchmarks.chat_load --baseline-ref f6a3348   # also the old code, same run
     python -m benchmarks.chat_load --quick                  # 10 visitors, dev loop
+    python -m benchmarks.chat_load --paced --skip-dead      # + a row with human pacing
+
+The load row is a burst: all visitors open the widget in the same instant and send their
+next message the moment a reply ends (the worst case). `--paced` adds a row where they
+arrive over 5 s and take 2-6 s to read and type between turns, as people do.
 
 `--baseline-ref` exports that commit with `git archive` into a temporary directory and
 runs the same phases against it first, so both are measured on the same machine state.
@@ -23,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import platform
+import random
 import shutil
 import socket
 import statistics
@@ -39,9 +46,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
-TICK = os.sysconf("SC_CLK_TCK")
 MESSAGES = [
     "I need a warm sweater under $100",
     "something vegan for breakfast",
@@ -73,9 +80,10 @@ def pct(xs: list[float], q: float) -> float:
 
 
 class Server:
-    """`python -m app.cli serve --demo` from ``code`` (one worker: the pid is the server)."""
+    """`python -m app.cli serve --demo` from ``code``; with several workers the CPU and thread
+    counts are summed over the server's process tree (uvicorn's supervisor and workers)."""
 
-    def __init__(self, code: Path, env: dict[str, str], label: str) -> None:
+    def __init__(self, code: Path, env: dict[str, str], label: str, workers: int = 1) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="tailor-load-"))
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -85,7 +93,8 @@ class Server:
                 **env}
         self.log = (self.tmp / "server.log").open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(self.port)],
+            [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(self.port),
+             "--workers", str(workers)],
             cwd=code, env=full, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 600
         while time.monotonic() < deadline:
@@ -103,15 +112,26 @@ class Server:
         keys = json.loads((self.tmp / "var" / "demo_keys.json").read_text())
         self.widget = keys["widget"]
 
+    def _tree(self) -> list[psutil.Process]:
+        root = psutil.Process(self.proc.pid)
+        return [root, *root.children(recursive=True)]
+
     def cpu_seconds(self) -> float:
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, all threads
+        total = 0.0
+        for p in self._tree():
+            try:
+                t = p.cpu_times()
+                total += t.user + t.system
+            except psutil.Error:
+                pass  # a process that just ended
+        return total
 
     def threads(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-        return -1
+        total = 0
+        for p in self._tree():
+            with contextlib.suppress(psutil.Error):
+                total += p.num_threads()
+        return total
 
     def stop(self) -> None:
         self.proc.terminate()
@@ -182,23 +202,38 @@ async def one_turn(client: httpx.AsyncClient, server: Server, headers: dict[str,
     return Turn(200, first, time.perf_counter() - t0, degraded, error), sid
 
 
-async def visitor(client: httpx.AsyncClient, server: Server, n: int, turns: int
-                  ) -> list[Turn]:
+async def visitor(client: httpx.AsyncClient, server: Server, n: int, turns: int,
+                  pacing: Pacing | None = None) -> list[Turn]:
+    rng = random.Random(n)
+    if pacing:
+        await asyncio.sleep(rng.uniform(0, pacing.ramp))
     headers = await session(client, server)
     out: list[Turn] = []
     sid = None
     for t in range(turns):
+        if pacing and t:
+            await asyncio.sleep(rng.uniform(*pacing.think))  # reading the reply, typing
         result, sid = await one_turn(client, server, headers,
                                      MESSAGES[(n + t) % len(MESSAGES)], sid)
         out.append(result)
     return out
 
 
-async def crowd(server: Server, visitors: int, turns: int) -> tuple[list[Turn], float]:
+@dataclass(frozen=True)
+class Pacing:
+    """Human pacing: visitors arrive over `ramp` seconds and wait `think` (min, max)
+    seconds between a reply and their next message. None: everyone at once, no pause."""
+
+    ramp: float
+    think: tuple[float, float]
+
+
+async def crowd(server: Server, visitors: int, turns: int, pacing: Pacing | None = None
+                ) -> tuple[list[Turn], float]:
     limits = httpx.Limits(max_connections=visitors + 10, max_keepalive_connections=visitors)
     async with httpx.AsyncClient(timeout=120, limits=limits) as client:
         t0 = time.perf_counter()
-        results = await asyncio.gather(*(visitor(client, server, n, turns)
+        results = await asyncio.gather(*(visitor(client, server, n, turns, pacing)
                                          for n in range(visitors)))
         return [t for r in results for t in r], time.perf_counter() - t0
 
@@ -228,15 +263,16 @@ class LoadResult:
     llm_outcomes: str = ""  # the server's own tailor_llm_* counters (new code only)
 
 
-def load_phase(code: Path, label: str, visitors: int, turns: int, env: dict[str, str]
-               ) -> LoadResult:
-    server = Server(code, env, label)
+def load_phase(code: Path, label: str, visitors: int, turns: int, env: dict[str, str],
+               workers: int = 1, pacing: Pacing | None = None) -> LoadResult:
+    server = Server(code, env, label, workers)
     try:
-        asyncio.run(sequential(server, 1))  # warm-up: the model is loaded and cached
+        for _ in range(4 * workers):  # warm-up: every worker has loaded and cached its models
+            asyncio.run(sequential(server, 1))
         time.sleep(2)
         idle_threads = server.threads()
         c0 = server.cpu_seconds()
-        results, wall = asyncio.run(crowd(server, visitors, turns))
+        results, wall = asyncio.run(crowd(server, visitors, turns, pacing))
         per_turn = (server.cpu_seconds() - c0) / max(1, len(results))
         metrics = httpx.get(f"{server.base}/metrics", timeout=10).text
         outcomes = ", ".join(
@@ -344,6 +380,12 @@ def main() -> None:
     ap.add_argument("--dead-turns", type=int, default=10)
     ap.add_argument("--baseline-ref", help="git ref of the old code to measure first")
     ap.add_argument("--skip-dead", action="store_true")
+    ap.add_argument("--paced", action="store_true",
+                    help="also a row with human pacing: arrivals over 5 s, 2-6 s between "
+                         "a reply and the next message (the burst row always runs)")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="uvicorn worker processes for the load phase (the dead-LLM phase "
+                         "always uses one)")
     ap.add_argument("--quick", action="store_true", help="10 visitors, 5 dead turns")
     ap.add_argument("--env", action="append", default=[], metavar="TAILOR_X=V",
                     help="extra server setting for the new code (repeatable)")
@@ -361,7 +403,11 @@ def main() -> None:
     for label, code in codes:
         print(f"{label}: {args.visitors} visitors x {args.turns} turns ...", file=sys.stderr)
         env = extra if code == ROOT else {}
-        loads.append(load_phase(code, label, args.visitors, args.turns, env))
+        loads.append(load_phase(code, label, args.visitors, args.turns, env, args.workers))
+        if args.paced:
+            print(f"{label}: the same, paced ...", file=sys.stderr)
+            loads.append(load_phase(code, f"{label}, paced", args.visitors, args.turns, env,
+                                    args.workers, Pacing(5.0, (2.0, 6.0))))
         if args.skip_dead:
             continue
         # Reference: the same turns with an instant LLM (a mock): what a turn costs anyway.

@@ -60,12 +60,15 @@ def default_before() -> str:
 
 
 class Server:
-    def __init__(self, code: Path, data_dir: Path, workers: int) -> None:
+    def __init__(self, code: Path, data_dir: Path, workers: int,
+                 database_url: str | None = None) -> None:
         self.port = free_port()
         env = {**os.environ, "PYTHONPATH": str(code),
                "TAILOR_DATA_DIR": str(data_dir), "TAILOR_BOOTSTRAP_ADMIN_KEY": ADMIN,
                "TAILOR_RATE_LIMIT_ENABLED": "false", "TAILOR_LOG_LEVEL": "WARNING",
                "TAILOR_CHAT_ENABLED": "false", "HF_HUB_OFFLINE": "1"}
+        if database_url:
+            env["TAILOR_DATABASE_URL"] = database_url
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "app.cli", "serve", "--demo", "--port", str(self.port),
              "--workers", str(workers)], cwd=code, env=env,
@@ -166,9 +169,23 @@ async def measure(base: str, customers: list[str], concurrency: int, seconds: fl
     return {"n": len(lat), "elapsed": elapsed, "lat": lat, "errors": errors, "load": load}
 
 
+def fresh_postgres(base_url: str, name: str) -> str:
+    """A new, empty database `name` on the server of `base_url` (dropped first if left over)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return str(sa.engine.make_url(base_url).set(database=name).render_as_string(
+        hide_password=False))
+
+
 def start(name: str, code: Path, args: argparse.Namespace) -> tuple[Server, list[str], Path]:
     data_dir = Path(tempfile.mkdtemp(prefix=f"recs-{name}-"))
-    server = Server(code, data_dir, args.workers)
+    url = fresh_postgres(args.postgres, f"tailor_recs_{name}") if args.postgres else None
+    server = Server(code, data_dir, args.workers, url)
     server.wait("/readyz")
     customers = seed(server.base, args.customers)
     server.wait(f"/v1/customers/{customers[0]}/recommendations?k=10")
@@ -215,6 +232,10 @@ def main() -> None:
     ap.add_argument("--customers", type=int, default=300)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=3, help="before/after alternations")
+    ap.add_argument("--postgres", metavar="URL", default=None,
+                    help="run both servers on PostgreSQL: a SQLAlchemy URL of a database on "
+                         "the server (e.g. postgresql+psycopg://postgres@127.0.0.1/test); "
+                         "each variant gets its own fresh database beside it")
     args = ap.parse_args()
     ref = args.before or default_before()
     sha = subprocess.run(["git", "rev-parse", "--short", ref], cwd=ROOT, capture_output=True,
@@ -225,7 +246,8 @@ def main() -> None:
     subprocess.run(["git", "worktree", "add", "--detach", str(base_tree), sha], cwd=ROOT,
                    check=True, capture_output=True)
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}; {args.workers} workers, SQLite, demo store, "
+          f"Python {platform.python_version()}; {args.workers} workers, "
+          f"{'PostgreSQL' if args.postgres else 'SQLite'}, demo store, "
           f"{args.customers} customers x 8 events, {args.seconds:.0f} s per level")
     print(f"before = {sha} (temporary worktree), after = {head} (this checkout)")
     servers: dict[str, tuple[Server, list[str], Path]] = {}

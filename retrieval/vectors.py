@@ -177,7 +177,14 @@ class VectorIndex:
     def _exact_subset(
         self, q: np.ndarray, k: int, subset: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        sims = q @ self._vectors[subset].T
+        if len(subset) * 8 > self.size:
+            # A large subset (a broad filter that starved the ANN): score every row and
+            # pick the subset's columns. Copying the subset's vectors first would move
+            # hundreds of MB at 100k+ items; the product over the contiguous matrix is
+            # a few ms of BLAS.
+            sims = (q @ self._vectors[: self.size].T)[:, subset]
+        else:
+            sims = q @ self._vectors[subset].T
         kk = min(k, len(subset))
         top = np.argpartition(-sims, kk - 1, axis=1)[:, :kk]
         part = np.take_along_axis(sims, top, axis=1)

@@ -69,7 +69,15 @@ class Decider:
                constraints: Filters | None, index: CatalogIndex, *, k: int,
                relevant: Sequence[str] | None = None) -> Decision:
         """Up to `k` items, best first. `relevant` (search, similar, chat) are the items the
-        caller's ask found, in relevance order; None (recommendations) means: generate."""
+        caller's ask found, in relevance order; None (recommendations) means: generate.
+        The whole decision reads the person's preference state at one version."""
+        with self.prefs.store.snapshot():
+            return self._decide(person, context, surface, constraints, index, k=k,
+                                relevant=relevant)
+
+    def _decide(self, person: Person, context: Mapping[str, Any] | None, surface: Surface,
+                constraints: Filters | None, index: CatalogIndex, *, k: int,
+                relevant: Sequence[str] | None) -> Decision:
         ctx = {k_: str(v) for k_, v in (context or {}).items() if v is not None}
         seed = session_seed(person.pid or "", person.session, surface)
         if relevant is None:

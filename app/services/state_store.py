@@ -8,8 +8,10 @@ bring their state back."""
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, select, update
@@ -35,6 +37,27 @@ class SqlStateStore:
                  on_save: Callable[[Session, str], None] | None = None) -> None:
         self.sessions = sessions
         self.on_save = on_save
+        self._local = threading.local()
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """One decision sees each customer's state at one version: inside the block a
+        customer's stored version is read once per thread (the model checks it before every
+        read, several times per decision: one round trip each) and follows this thread's own
+        saves. Another worker's write during the block is seen by the next request, as if
+        it had landed a few milliseconds later. Nested blocks share the outer one."""
+        if getattr(self._local, "versions", None) is not None:
+            yield
+            return
+        self._local.versions = {}
+        try:
+            yield
+        finally:
+            self._local.versions = None
+
+    def _memo(self) -> dict[str, int | None] | None:
+        memo: dict[str, int | None] | None = getattr(self._local, "versions", None)
+        return memo
 
     def load(self, customer_id: str) -> tuple[int, bytes] | None:
         with self.sessions() as db:
@@ -43,12 +66,27 @@ class SqlStateStore:
         return None if row is None else (int(row[0]), bytes(row[1]))
 
     def version(self, customer_id: str) -> int | None:
+        memo = self._memo()
+        if memo is not None and customer_id in memo:
+            return memo[customer_id]
         with self.sessions() as db:
             v = db.scalar(select(CustomerState.version)
                           .where(CustomerState.profile_id == customer_id))
-        return None if v is None else int(v)
+        out = None if v is None else int(v)
+        if memo is not None:
+            memo[customer_id] = out
+        return out
 
     def save(self, customer_id: str, data: bytes, expected_version: int | None) -> int:
+        memo = self._memo()
+        if memo is not None:
+            memo.pop(customer_id, None)  # whatever happens, the next check reads the store
+        new = self._save(customer_id, data, expected_version)
+        if memo is not None and new != REFUSED_VERSION:
+            memo[customer_id] = new
+        return new
+
+    def _save(self, customer_id: str, data: bytes, expected_version: int | None) -> int:
         now = datetime.now(UTC)
         with self.sessions() as db:
             if not tombstones.hold(db, [customer_id]):
@@ -88,6 +126,9 @@ class SqlStateStore:
             return new
 
     def delete(self, customer_id: str) -> bool:
+        memo = self._memo()
+        if memo is not None:
+            memo.pop(customer_id, None)
         with self.sessions() as db:
             result = db.execute(delete(CustomerState)
                                 .where(CustomerState.profile_id == customer_id))

@@ -120,3 +120,24 @@ def test_compacted_renumbers() -> None:
     small = idx.compacted(np.array([2, 5]))
     assert small.size == 2
     np.testing.assert_allclose(small.vector(1), np.eye(8)[5])
+
+
+@pytest.mark.parametrize("n_match", [20, 300, 1900])
+def test_the_starved_fallback_is_exact_for_small_and_large_subsets(n_match: int) -> None:
+    """A large k starves the ANN under a filter; the exact fallback scores a small subset
+    from its own vectors and a large one from the whole matrix: the same answer."""
+    rng = np.random.default_rng(3)
+    x = unit(rng, 2000)
+    cfg = VectorIndexConfig(exact_threshold=100, ann="ivf", nlist=16, nprobe=1,
+                            exact_subset_max=5)
+    idx = VectorIndex(8, cfg)
+    idx.add(x)
+    q = unit(rng, 2)
+    mask = np.zeros(2000, dtype=bool)
+    mask[rng.choice(2000, n_match, replace=False)] = True
+    k = 200  # more than one IVF list holds: with nprobe 1 the ANN comes back short
+    scores, rows = idx.search(q, k, mask)
+    for i in range(2):
+        got = [r for r in rows[i].tolist() if r >= 0]
+        assert set(got) == exact_top(x, q[i], min(k, n_match), mask)
+        assert np.all(np.diff(scores[i][: len(got)]) <= 0)
