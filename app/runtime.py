@@ -60,7 +60,8 @@ class Runtime:
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
-        engine = make_engine(settings.resolved_database_url)
+        engine = make_engine(settings.resolved_database_url, pool_size=settings.db_pool_size,
+                             max_overflow=settings.db_max_overflow)
         secret = settings.resolved_secret_key()
         sessions = make_session_factory(engine, info=tombstones.session_info(secret))
         return cls(settings=settings, engine=engine, sessions=sessions,

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default: SQLite (WAL) in data_dir."
     )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL: connections "
+                              "each process keeps (plus db_max_overflow at peaks)")
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
     redis_url: str | None = Field(default=None, description="Enables shared rate limits.")
     secret_key: str | None = Field(
         default=None, description="Signs visitor tokens; generated into data_dir if unset."
@@ -222,6 +225,9 @@ class Settings(BaseSettings):
     nba_webhook_poll_seconds: float = Field(default=1.0, ge=0, le=3600, description="How "
                                             "often each worker sends due webhooks; 0: no "
                                             "background sender (tests, dedicated workers)")
+    nba_fading_scan_cron: str = Field(default="0 0 * * * *", max_length=100, description=(
+        "When the fading-customer scan runs (a DBOS schedule; cron with seconds first, "
+        "UTC); empty: never"))
     # Creatives (docs/creatives.md): image model, brand voice and look, limits
     image_model_dir: Path | None = Field(default=None, description="A local diffusers "
                                          "checkpoint (SD 1.5, SD-Turbo, SDXL); default the "
@@ -252,6 +258,8 @@ class Settings(BaseSettings):
     jobs_app_version: str = Field(default="tailor-1", description="Workflows resume only on "
                                   "processes of the same version; bump it when workflow "
                                   "code changes incompatibly")
+    jobs_sys_db_pool_size: int = Field(default=20, ge=1, le=200, description="PostgreSQL "
+                                       "connections of the job engine (DBOS) per process")
     jobs_modules: list[str] = Field(default_factory=list, description="Extra modules that "
                                     "declare workflows, imported by every process")
 
@@ -281,6 +289,15 @@ class Settings(BaseSettings):
                 ipaddress.ip_network(net, strict=False)
             except ValueError as exc:
                 raise ValueError(f"trusted proxy {net!r} is not an IP address or CIDR") from exc
+        return v
+
+    @field_validator("nba_fading_scan_cron")
+    @classmethod
+    def _cron(cls, v: str) -> str:
+        from croniter import croniter
+
+        if v and not croniter.is_valid(v, second_at_beginning=True):
+            raise ValueError(f"{v!r} is not a cron expression (seconds first: '0 0 * * * *')")
         return v
 
     @property

@@ -244,10 +244,12 @@ def latency(n_offers: int = 50, runs: int = 300) -> dict[str, Any]:
                                   for k, v in phases.items()}}
 
 
-def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
-    """`n` customers through a three-step journey with timers on `tailor worker` processes;
-    the worker is killed with SIGKILL once `kill_after` of the steps are done and restarted
-    with its id; counts lost and duplicated steps."""
+def journeys(n: int, url: str | None, kill_after: float, workers: int = 1,
+             max_live: int = 2000) -> dict[str, Any]:
+    """`n` customers through a three-step journey with timers on `workers` `tailor worker`
+    processes; runs are started in batches (run rows and workflows in one transaction per
+    500); the first worker is killed with SIGKILL once `kill_after` of the steps are done
+    and restarted with its id; counts lost and duplicated steps."""
     import os
     import signal
     import subprocess
@@ -266,7 +268,7 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
     url = url or f"sqlite:///{tmp / 'j.db'}"
     upgrade(url)
     settings = Settings(data_dir=tmp, database_url=url, search_enabled=False, env="test",
-                        nba_quiet_start=0, nba_quiet_end=0)
+                        nba_quiet_start=0, nba_quiet_end=0, db_pool_size=3, db_max_overflow=0)
     rt = Runtime.build(settings)
     spec = JourneySpec.model_validate({
         "id": "bench", "name": "three steps", "trigger": {"kind": "cart_abandonment"},
@@ -279,16 +281,20 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
             db.add(Profile(id=f"jb{i}", kind="known"))
         db.commit()
     api = JobEngine.start(url, executor_id="bench-api", listen=[],
-                          modules=["app.nba.journeys.workflow"])
+                          modules=["app.nba.journeys.workflow"], sys_db_pool_size=4)
     env = {**os.environ, "TAILOR_DATABASE_URL": url, "TAILOR_DATA_DIR": str(tmp),
            "TAILOR_SEARCH_ENABLED": "false", "PYTHONPATH": str(ROOT), "TAILOR_LOG_JSON":
            "false", "TAILOR_NBA_QUIET_START": "0", "TAILOR_NBA_QUIET_END": "0",
-           "TAILOR_LOG_LEVEL": "WARNING"}
+           "TAILOR_LOG_LEVEL": "WARNING", "TAILOR_NBA_FADING_SCAN_CRON": "",
+           # PostgreSQL's 100 connections are shared with other sessions on this machine:
+           # 5 app + 8 engine connections per worker (default 10+10 and 20).
+           "TAILOR_DB_POOL_SIZE": "5", "TAILOR_DB_MAX_OVERFLOW": "0",
+           "TAILOR_JOBS_SYS_DB_POOL_SIZE": "8"}
 
-    def worker() -> subprocess.Popen[bytes]:
+    def worker(k: int) -> subprocess.Popen[bytes]:
         return subprocess.Popen([sys.executable, "-m", "app.cli", "worker", "--executor-id",
-                                 "jw", "--queue", "journeys"], cwd=ROOT, env=env,
-                                stdout=open(tmp / f"w{time.time_ns()}.log", "wb"),  # noqa: SIM115
+                                 f"jw{k}", "--queue", "journeys"], cwd=ROOT, env=env,
+                                stdout=open(tmp / f"w{k}-{time.time_ns()}.log", "wb"),  # noqa: SIM115
                                 stderr=subprocess.STDOUT)
 
     engine = create_engine(url)
@@ -297,25 +303,36 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
         with engine.connect() as conn:
             return int(conn.execute(text(sql)).scalar() or 0)
 
-    first = worker()
+    procs = [worker(k) for k in range(workers)]
     t0 = time.perf_counter()
     starter = Journeys(rt.sessions)
-    for i in range(n):
-        starter.start(spec, f"jb{i}", "cart")
-    started = time.perf_counter() - t0
-    while count("SELECT count(*) FROM nba_journey_steps") < kill_after * 3 * n:
-        time.sleep(0.5)
-    first.send_signal(signal.SIGKILL)
-    first.wait()
-    at_kill = count("SELECT count(*) FROM nba_journey_steps")
-    second = worker()
+    people = [(f"jb{i}", "cart") for i in range(n)]
+    n_started, started, at_kill = 0, 0.0, -1
     deadline = time.monotonic() + 3600
-    while (count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'") < n
-           and time.monotonic() < deadline):
+    # Carts arrive in waves: a new batch once fewer than `max_live` runs are live (each
+    # live run is a thread in a worker; thousands at once starve the connection pools).
+    while time.monotonic() < deadline:
+        live = count("SELECT count(*) FROM nba_journey_runs WHERE state = 'running'")
+        if people and live < max_live:
+            t1 = time.perf_counter()
+            n_started += len(starter.start_many(spec, people[:500]))
+            started += time.perf_counter() - t1
+            people = people[500:]
+            continue
+        if at_kill < 0 and count("SELECT count(*) FROM nba_journey_steps") >= kill_after * 3 * n:
+            procs[0].send_signal(signal.SIGKILL)
+            procs[0].wait()
+            at_kill = count("SELECT count(*) FROM nba_journey_steps")
+            procs[0] = worker(0)
+        if not people and count("SELECT count(*) FROM nba_journey_runs WHERE state = "
+                                "'done'") >= n:
+            break
         time.sleep(1)
     total = time.perf_counter() - t0
-    second.send_signal(signal.SIGTERM)
-    second.wait()
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    for proc in procs:
+        proc.wait()
     steps = count("SELECT count(*) FROM nba_journey_steps")
     distinct = count("SELECT count(DISTINCT run_id || ':' || step) FROM nba_journey_steps")
     done = count("SELECT count(*) FROM nba_journey_runs WHERE state = 'done'")
@@ -327,7 +344,10 @@ def journeys(n: int, url: str | None, kill_after: float) -> dict[str, Any]:
             "steps_expected": 3 * n, "steps_recorded": steps, "distinct_steps": distinct,
             "touches": touches, "lost_steps": 3 * n - distinct,
             "duplicated_steps": steps - distinct, "steps_done_when_killed": at_kill,
-            "seconds_to_enqueue": round(started, 1), "seconds_total": round(total, 1)}
+            "workers": workers, "runs_started": n_started, "max_live_runs": max_live,
+            "seconds_enqueueing": round(started, 1),
+            "runs_enqueued_per_second": round(n_started / max(started, 1e-9), 1),
+            "seconds_total": round(total, 1)}
 
 
 def main() -> None:
@@ -340,10 +360,15 @@ def main() -> None:
                     "with a killed worker (0: skip)")
     ap.add_argument("--journeys-db", help="database URL for the journeys run (default a "
                     "fresh SQLite file)")
+    ap.add_argument("--journey-workers", type=int, default=2, help="worker processes")
+    ap.add_argument("--journeys-live", type=int, default=2000, help="start new runs while "
+                    "fewer than this many are live (arrivals in waves)")
     args = ap.parse_args()
     out: dict[str, Any] = {}
     if args.journeys:
-        out["journeys"] = journeys(args.journeys, args.journeys_db, kill_after=0.3)
+        out["journeys"] = journeys(args.journeys, args.journeys_db, kill_after=0.3,
+                                   workers=args.journey_workers,
+                                   max_live=args.journeys_live)
     if not args.skip_replay:
         if not args.data.exists():
             sys.exit(f"no data at {args.data} (../shared/data/online_retail_dev); see --data")

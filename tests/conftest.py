@@ -50,7 +50,9 @@ def _truncate_pg(url: str) -> None:
     from app.db.base import Base
 
     engine = create_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # cache_versions keeps its rows (seeded by the migration; the counters only go up).
+    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables
+                      if t.name != "cache_versions")
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

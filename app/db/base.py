@@ -37,14 +37,49 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_RELAXED = "tailor_relaxed_sync"
+
+
+def _restore_full_sync(dbapi_conn: Any, record: Any) -> None:
+    """Pool check-in: a connection that committed without fsync gets FULL back."""
+    if record.info.pop(_RELAXED, False):
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.close()
+
+
+def commit_no_wait(db: Session) -> None:
+    """Commit without waiting for the disk: SQLite (WAL) `synchronous=NORMAL` for this one
+    commit, PostgreSQL `synchronous_commit = off` for this transaction. The rows are
+    committed and visible at once and survive the process being killed; only an OS crash or
+    a power cut before the next fsync (any FULL commit, a WAL checkpoint; PostgreSQL's WAL
+    writer within ~0.6 s) can lose them, whole, never in part. For records whose loss
+    costs nothing but the record (a decision that sent nothing), never for effects."""
+    conn = db.connection()
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        # SQLite refuses a new safety level inside a transaction; pysqlite begins one at
+        # the first write, so this holds when the session has only read (else: FULL).
+        raw = conn.connection.dbapi_connection
+        if raw is not None and not raw.in_transaction:  # type: ignore[attr-defined]
+            conn.connection.info[_RELAXED] = True
+            conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+    elif dialect == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
+    db.commit()
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     # Statement parameters hold emails, chat text...: keep them out of error messages, which
     # end up in logs.
     kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        kwargs.pop("pool_size", None)  # SQLite's pool takes no sizes (file connections)
+        kwargs.pop("max_overflow", None)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 10},
                                **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "checkin", _restore_full_sync)
         return engine
     if "poolclass" not in kwargs:
         kwargs.setdefault("pool_size", 10)

@@ -245,6 +245,8 @@ class AuditLog(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# The next-best-action tables live with their layer; importing them here registers them on
-# Base.metadata for Alembic, the privacy check and the test fixtures.
+# Cache versions (app/db/versions.py: importing it registers its table and its Session
+# hooks) and the next-best-action tables, which live with their layer: importing them here
+# registers them on Base.metadata for Alembic, the privacy check and the test fixtures.
+from app.db import versions as _versions  # noqa: E402,F401
 from app.nba import tables as _nba_tables  # noqa: E402,F401

@@ -23,7 +23,14 @@ from typing import Any
 
 from dbos import DBOS
 
-from app.jobs.engine import PROGRESS_EVENT, JobEngine, JobStatus, active, declare_queue
+from app.jobs.engine import (
+    PROGRESS_EVENT,
+    JobEngine,
+    JobStatus,
+    active,
+    declare_queue,
+    declare_schedule,
+)
 from app.jobs.runner import WORKFLOW_MODULES, provide, resource, start_jobs
 
 workflow = DBOS.workflow
@@ -48,5 +55,5 @@ def current_job_id() -> str:
 
 
 __all__ = ["WORKFLOW_MODULES", "JobEngine", "JobStatus", "active", "current_job_id",
-           "declare_queue", "provide", "report", "resource", "sleep", "start_jobs", "step",
-           "workflow"]
+           "declare_queue", "declare_schedule", "provide", "report", "resource", "sleep",
+           "start_jobs", "step", "workflow"]

@@ -32,6 +32,19 @@ _users = 0
 _declared: dict[str, dict[str, Any]] = {}
 
 
+# Cron schedules (name -> (workflow, cron, queue)), applied to DBOS's schedule table once it
+# has launched; "" as cron deletes the schedule (disabled by a setting).
+_schedules: dict[str, tuple[Callable[..., Any], str, str | None]] = {}
+
+
+def declare_schedule(name: str, workflow: Callable[..., Any], cron: str,
+                     queue: str | None = None) -> None:
+    """A workflow `workflow(scheduled_at, context)` run on `cron` (seconds first, UTC) on
+    DBOS's scheduler: every launched process fires it, and the run for one scheduled time
+    has one workflow id, so it happens once however many processes there are."""
+    _schedules[name] = (workflow, cron, queue)
+
+
 def declare_queue(name: str, *, worker_concurrency: int | None = None,
                   global_concurrency: int | None = None) -> str:
     """Declare a queue at import time (every process); returns its name for `enqueue`."""
@@ -54,6 +67,20 @@ class JobStatus:
     executor: str | None = None
 
 
+def _apply_schedules() -> None:
+    from dbos import DBOS, ScheduleInput
+
+    wanted: list[ScheduleInput] = []
+    for name, (fn, cron, queue) in _schedules.items():
+        if cron:
+            wanted.append({"schedule_name": name, "workflow_fn": fn, "schedule": cron,
+                           "queue_name": queue})
+        else:
+            DBOS.delete_schedule(name)
+    if wanted:
+        DBOS.apply_schedules(wanted)
+
+
 def system_url(database_url: str) -> str:
     """The URL DBOS gets: the app's database itself (SQLite file or PostgreSQL, where its
     tables live in the `dbos` schema)."""
@@ -72,12 +99,14 @@ class JobEngine:
         self.app_version = app_version
         self.listen = None if listen is None else tuple(listen)
         self.queues: dict[str, Any] = {}
+        self._clients: dict[int, Any] = {}  # engine id -> DBOSClient (in-transaction enqueue)
 
     # -- lifecycle -------------------------------------------------------------------
     @classmethod
     def start(cls, database_url: str, *, executor_id: str = "local",
               app_version: str = "tailor-1", listen: Sequence[str] | None = None,
-              modules: Sequence[str] = ()) -> JobEngine:
+              modules: Sequence[str] = (), sys_db_pool_size: int | None = None
+              ) -> JobEngine:
         """Launch DBOS (or join the one already launched on the same database).
 
         `listen`: the queues this process takes work from (None: all of them; [] none, for
@@ -103,6 +132,8 @@ class JobEngine:
                 "executor_id": executor_id, "application_version": app_version,
                 "log_level": os.environ.get("TAILOR_JOBS_LOG_LEVEL", "WARNING"),
             }
+            if sys_db_pool_size is not None:
+                config["sys_db_pool_size"] = sys_db_pool_size
             DBOS(config=config)
             if engine.listen is not None:
                 DBOS.listen_queues(list(engine.listen))
@@ -110,6 +141,7 @@ class JobEngine:
                 DBOS.launch()
                 for name, options in _declared.items():
                     engine.queues[name] = DBOS.register_queue(name, **options)
+                _apply_schedules()
             except Exception as exc:
                 DBOS.destroy()
                 raise DependencyUnavailable(f"the job engine could not start: {exc}") from exc
@@ -129,6 +161,9 @@ class JobEngine:
             if _users > 0:
                 return
             _active = None
+            for client in self._clients.values():
+                client.destroy()  # its engine is the app's: left open
+            self._clients.clear()
             DBOS.destroy(workflow_completion_timeout_sec=0)
 
     # -- use -------------------------------------------------------------------------
@@ -145,6 +180,29 @@ class JobEngine:
             return str(q.enqueue(func, *args).get_workflow_id())
         with SetWorkflowID(job_id):
             return str(q.enqueue(func, *args).get_workflow_id())
+
+    def enqueue_in(self, db: Any, queue: str, func: Callable[..., Any], *args: Any,
+                   job_id: str) -> str:
+        """Queue `func(*args)` inside the caller's open transaction on the app database
+        (DBOS's system tables live in that same database): the job exists exactly when the
+        caller's own rows commit, and many jobs share one commit. The caller commits; a
+        `job_id` already taken fails the transaction (check first)."""
+        from dbos import DBOSClient, EnqueueOptions
+
+        if queue not in self.queues:
+            raise DependencyUnavailable(f"the job queue {queue!r} is not declared")
+        bind = db.get_bind()
+        with _lock:
+            client = self._clients.get(id(bind))
+            if client is None:
+                client = self._clients[id(bind)] = DBOSClient(
+                    system_database_engine=bind, application_name="tailor", lazy=True)
+        options: EnqueueOptions = {
+            "workflow_name": func.dbos_function_name,  # type: ignore[attr-defined]
+            "queue_name": queue, "workflow_id": job_id, "app_version": self.app_version,
+            "application_name": "tailor"}
+        client.enqueue_in_transaction(db, options, *args)
+        return job_id
 
     def status(self, job_id: str) -> JobStatus:
         from dbos import DBOS

@@ -17,7 +17,8 @@ log = logging.getLogger(__name__)
 
 # Modules that declare workflows and queues. Every process imports them before launch so
 # all register the same workflows (DBOS recovers a workflow only where its code exists).
-WORKFLOW_MODULES: list[str] = ["app.creatives.jobs", "app.nba.journeys.workflow"]
+WORKFLOW_MODULES: list[str] = ["app.creatives.jobs", "app.nba.journeys.workflow",
+                                "app.nba.journeys.fading"]
 
 _resources: dict[str, Any] = {}
 
@@ -51,7 +52,8 @@ def start_jobs(rt: Runtime, *, listen: Sequence[str] | None = None,
     def launch() -> JobEngine:
         return JobEngine.start(s.resolved_database_url,
                                executor_id=executor_id or s.jobs_executor_id or "local",
-                               app_version=s.jobs_app_version, listen=listen, modules=modules)
+                               app_version=s.jobs_app_version, listen=listen, modules=modules,
+                               sys_db_pool_size=s.jobs_sys_db_pool_size)
 
     # DBOS refuses its blocking calls on a thread that runs an event loop (the lifespan's).
     with ThreadPoolExecutor(1, thread_name_prefix="tailor-jobs-start") as pool:

@@ -16,17 +16,18 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db.models import ItemRow
+from app.db import versions as cache_versions
+from app.db.base import commit_no_wait
+from app.db.models import ItemRow, Profile
 from app.nba import clock, experiments, offers, pricing, webhooks
 from app.nba.actions import Action, item_actions, offer_actions
-from app.nba.cache import Snapshot
-from app.nba.facts import CustomerFacts, load
+from app.nba.cache import Snapshot, VersionedMap
+from app.nba.facts import CustomerFacts, People, load_person
 from app.nba.offer_spec import OfferSpec
 from app.nba.policy import RULES, RuleContext, conflicts
 from app.nba.propensities import Propensities, segment_facts
 from app.nba.scoring import OUTBOUND, Costs, Score, score
 from app.nba.tables import DecisionRow, OfferRow, TouchRow
-from app.services.identity import resolve
 from app.settings import Settings
 
 # (pid, personalized, sensitive_ok, session, k) -> [(item id, affinity log-odds, topics)]
@@ -40,8 +41,16 @@ class NextBestAction:
         self.sessions = sessions
         self.propensities = propensities
         self.items = items
-        self.offers = Snapshot(offers.active)
-        self.experiments = Snapshot(experiments.running_for_nba)
+        self.offers = Snapshot(offers.active, "offers")
+        self.experiments = Snapshot(experiments.running_for_nba, "experiments")
+        self.people = People(settings.default_consent_personalization)
+        self.economics = VersionedMap(offers.economics, "catalog")
+
+    def _facts(self, db: Session, customer: str, now: datetime
+               ) -> tuple[CustomerFacts, dict[str, int]]:
+        """The person's facts and the cache versions read first (for the snapshots)."""
+        versions = cache_versions.read(db)
+        return load_person(db, self.people.get(db, customer, versions), now), versions
 
     def decide(self, customer: str, channels: Sequence[str], *, k: int = 1,
                session: str | None = None, now: datetime | None = None,
@@ -51,19 +60,18 @@ class NextBestAction:
         s = self.settings
         t0 = time.perf_counter()
         with self.sessions() as db:
-            profile = resolve(db, customer)
-            facts = load(db, profile, now,
-                         personalization_default=s.default_consent_personalization)
+            facts, versions = self._facts(db, customer, now)
             props, feats = self.propensities.predict(facts, now)
             p = {t: v.p for t, v in props.items()}
-            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db)}
+            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db, versions)}
             session_key = session or now.astimezone(clock.zone(
                 facts.timezone, s.nba_default_timezone)).strftime("%Y-%m-%d")
             actions = offer_actions([(r.status, spec) for r, spec in offer_rows.values()],
                                     channels)
             if include_items:
                 actions += item_actions(self._items(db, facts, session_key), channels)
-            econ = offers.economics(db, sorted({i for a in actions for i in a.items}))
+            econ = self.economics.get(db, sorted({i for a in actions for i in a.items}),
+                                      versions)
             dynamic = any(spec.dynamic for _, spec in offer_rows.values())
             previous = self._session_prices(db, facts.pid, session_key) if dynamic else {}
             actions = [self._price(a, offer_rows, econ, p, feats, previous) for a in actions]
@@ -75,7 +83,7 @@ class NextBestAction:
             t1 = time.perf_counter()
             rows, rules_log = self._evaluate(actions, ctx, offer_rows, econ, p, feats,
                                              touches_7d)
-            arms, suppress = self._experiments(db, profile, now)
+            arms, suppress = self._experiments(db, facts.pid, versions, now)
             if suppress is None:
                 chosen = self._choose(rows, k)
             else:  # a holdout or a "no action" arm: decided, recorded, nothing chosen
@@ -110,7 +118,10 @@ class NextBestAction:
                             "channel": a["channel"], "action": a["key"],
                             "offer_id": a.get("offer_id"), "items": a["items"],
                             "discount": a["discount"], "message": a["message"]})
-            db.commit()
+            if deliver and chosen:
+                db.commit()  # touches and webhooks: on disk before anything is sent
+            else:
+                commit_no_wait(db)  # see docs/nba.md "Storing decisions"
             from app.nba.explain import view
 
             out = view(record)
@@ -127,10 +138,9 @@ class NextBestAction:
         rule that blocks it with its reason (and `retry_at` for quiet hours)."""
         s = self.settings
         with self.sessions() as db:
-            facts = load(db, resolve(db, customer), now,
-                         personalization_default=s.default_consent_personalization)
+            facts, versions = self._facts(db, customer, now)
             props, feats = self.propensities.predict(facts, now)
-            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db)}
+            offer_rows = {r.id: (r, spec) for r, spec in self.offers.get(db, versions)}
         if offer_id is not None and offer_id not in offer_rows:
             return {"ok": False, "rule": "eligibility", "reason": f"offer {offer_id} is not "
                     "active"}
@@ -150,13 +160,13 @@ class NextBestAction:
                 return out
         return {"ok": True}
 
-    def _experiments(self, db: Session, profile: Any, now: datetime
+    def _experiments(self, db: Session, pid: str, versions: dict[str, int], now: datetime
                      ) -> tuple[list[dict[str, str]], str | None]:
         """Exposes the person to every running NBA experiment; the reason to act on no
         action when they are held out."""
         arms, suppress = [], None
-        for exp_id, spec in self.experiments.get(db):
-            arm, _first = experiments.expose(db, exp_id, profile, now)
+        for exp_id, spec in self.experiments.get(db, versions):
+            arm, _first = experiments.expose(db, exp_id, db.get_one(Profile, pid), now)
             arms.append({"experiment": exp_id, "arm": arm})
             payload = next((a.payload for a in spec.arms if a.name == arm), {})
             if arm == experiments.HOLDOUT or payload.get("policy") == "none":

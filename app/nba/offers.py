@@ -15,7 +15,7 @@ from app.db.models import ItemRow, utcnow
 from app.errors import Conflict, InvalidInput, NotFound
 from app.nba import cache
 from app.nba.offer_spec import OfferSpec
-from app.nba.tables import OfferRow
+from app.nba.tables import OfferRow, RedemptionRow
 
 
 @dataclass(frozen=True)
@@ -189,10 +189,13 @@ def view(row: OfferRow, warnings: list[str] | None = None) -> dict[str, Any]:
 
 
 def redeem(db: Session, offer_id: str, *, basket_value: float, quantity: int,
-           discount_amount: float, now: datetime) -> OfferRow:
+           discount_amount: float, now: datetime, profile_id: str | None = None) -> OfferRow:
     """Counts one redemption against the budget: the hurdle must be met (422), the offer
     active and live (409), the budget not exhausted (409). The budget check and the
-    increment are one UPDATE, so two workers cannot both take the last redemption."""
+    increment are one UPDATE, so two workers cannot both take the last redemption. With
+    `profile_id` (the root profile) the redemption is also recorded for the person: their
+    purchases of the offer's items around it were discounted (the discount-response
+    propensity's input)."""
     from sqlalchemy import update
 
     row = _row(db, offer_id)
@@ -213,6 +216,11 @@ def redeem(db: Session, offer_id: str, *, basket_value: float, quantity: int,
                                   spent=OfferRow.spent + discount_amount))
     if not getattr(done, "rowcount", 0):
         raise Conflict(f"offer {offer_id!r}: budget exhausted")
+    if profile_id is not None:
+        items = [spec.bundle.reward_item] if spec.bundle else list(spec.items)
+        db.add(RedemptionRow(offer_id=offer_id, profile_id=profile_id, items=items,
+                             basket_value=basket_value, discount_amount=discount_amount,
+                             at=now))
     db.flush()
     db.refresh(row)
     cache.changed()  # the budget rule reads the counters

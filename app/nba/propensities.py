@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.db.models import Event, ItemRow
-from app.nba.facts import CustomerFacts
+from app.nba.facts import CustomerFacts, discount_fraction, priced
+from app.nba.tables import RedemptionRow
 from preference_model.propensity import (
     PRIOR_PATH,
     TARGETS,
@@ -40,7 +41,9 @@ class Propensities:
 
     def predict(self, facts: CustomerFacts, now: datetime
                 ) -> tuple[dict[str, Propensity], dict[str, float]]:
-        feats = features(facts.purchases, now + timedelta(microseconds=1))
+        # The list prices are the reference: a purchase paid below them (an event's
+        # unit_price, a redeemed offer) counts as a discounted one.
+        feats = features(facts.purchases, now + timedelta(microseconds=1), facts.reference)
         with self._lock:
             model = self.model
         out = model.predict(feats)
@@ -52,13 +55,22 @@ class Propensities:
         """Fit on the shop's purchase events (cutoffs every `every_days`); targets with too
         little data keep the current model."""
         rows = db.execute(select(Event.profile_id, Event.item_id, Event.value,
-                                 Event.occurred_at, ItemRow.price)
+                                 Event.occurred_at, ItemRow.price, Event.context)
                           .join(ItemRow, ItemRow.id == Event.item_id)
                           .where(Event.type == "purchase")).all()
-        histories: dict[str, list[Purchase]] = defaultdict(list)
-        for pid, item, qty, at, price in rows:
-            histories[pid].append(Purchase(at, str(item), qty if qty and qty > 0 else 1.0,
-                                           price))
+        redeemed: dict[str, list[tuple[datetime, frozenset[str], float]]] = defaultdict(list)
+        for r in db.scalars(select(RedemptionRow)):
+            redeemed[r.profile_id].append((r.at, frozenset(r.items or ()), discount_fraction(
+                r.discount_amount, r.basket_value)))
+        lines: dict[str, list[tuple[datetime, str, float, float, float | None]]] = \
+            defaultdict(list)
+        reference: dict[str, float] = {}
+        for pid, item, qty, at, price, ctx in rows:
+            reference[str(item)] = float(price)
+            lines[pid].append((at, str(item), qty if qty and qty > 0 else 1.0, float(price),
+                               (ctx or {}).get("unit_price")))
+        histories: dict[str, list[Purchase]] = {
+            pid: priced(ls, redeemed.get(pid, [])) for pid, ls in lines.items()}
         if not histories:
             return {"fitted": [], "source": self.source}
         first = min(p.at for h in histories.values() for p in h)
@@ -66,7 +78,7 @@ class Propensities:
         while c < now:
             cutoffs.append(c)
             c += timedelta(days=every_days)
-        fitted = PropensityModel.fit(histories, cutoffs, last_event=now)
+        fitted = PropensityModel.fit(histories, cutoffs, reference, last_event=now)
         with self._lock:
             merged = PropensityModel(dict(self.model.models), dict(self.model.n_train))
             merged.models.update(fitted.models)

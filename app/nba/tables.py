@@ -158,6 +158,23 @@ class DeliveryRow(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
+class RedemptionRow(Base):
+    """One redemption of an offer by a person (the shop's checkout reports it): purchases of
+    the offer's items around it were made below the list price, which the discount-response
+    propensity reads."""
+
+    __tablename__ = "nba_redemptions"
+    __table_args__ = (Index("ix_nba_redemptions_profile_at", "profile_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    offer_id: Mapped[str] = mapped_column(String(64))
+    profile_id: Mapped[str] = mapped_column(String(40))
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)  # discounted; [] = basket
+    basket_value: Mapped[float] = mapped_column(Float)
+    discount_amount: Mapped[float] = mapped_column(Float)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 PERSONAL = ("nba_decisions", "nba_touches", "nba_assignments", "nba_journey_runs",
-            "nba_journey_steps", "nba_deliveries")
+            "nba_journey_steps", "nba_deliveries", "nba_redemptions")
 NON_PERSONAL = ("nba_offers", "nba_experiments", "nba_journeys", "nba_webhooks")

@@ -36,6 +36,9 @@ class EventContext(BaseModel):
     weather: str | None = Field(None, max_length=40, examples=["rain"])
     page: str | None = Field(None, max_length=2000)
     placement: str | None = Field(None, max_length=80, examples=["home_recs", "chat"])
+    unit_price: float | None = Field(None, ge=0, allow_inf_nan=False, description=(
+        "purchase: the unit price paid, when it differs from the catalog's (a discount, a "
+        "sale); the discount-response propensity reads it."))
 
 
 class EventIn(BaseModel):

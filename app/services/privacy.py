@@ -55,6 +55,8 @@ NON_PERSONAL_TABLES |= set(nba_tables.NON_PERSONAL)
 # audiences are filters and imagined personas (no person).
 PERSONAL_TABLES |= {"creatives"}
 NON_PERSONAL_TABLES |= {"audiences"}
+# Per-scope counters of the per-worker caches (app/db/versions.py): no person in them.
+NON_PERSONAL_TABLES |= {"cache_versions"}
 
 
 def _row(obj: Any) -> dict[str, Any]:

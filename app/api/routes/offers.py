@@ -98,9 +98,9 @@ class RedemptionIn(BaseModel):
              dependencies=[require("developer", "admin")],
              summary="Record a redemption (checks the hurdle and the budget)")
 def redeem_offer(offer_id: str, body: RedemptionIn, db: SessionDep) -> OfferOut:
-    identity.resolve(db, body.customer_id)  # 404 for someone unknown
+    who = identity.resolve(db, body.customer_id)  # 404 for someone unknown
     row = offers.redeem(db, offer_id, basket_value=body.basket_value,
                         quantity=body.quantity, discount_amount=body.discount_amount,
-                        now=datetime.now(UTC))
+                        now=datetime.now(UTC), profile_id=who.id)
     db.commit()
     return OfferOut(**offers.view(row))

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db.models import Event, ItemRow
@@ -73,37 +74,71 @@ class Journeys:
 
     def __init__(self, sessions: sessionmaker[Session]) -> None:
         self.sessions = sessions
-        self.journeys = Snapshot(_active)
+        self.journeys = Snapshot(_active, "journeys")
         self._items: dict[str, tuple[float, int | None]] | None = None
         self._lock = threading.Lock()
 
     def start(self, spec: JourneySpec, profile_id: str, ref: str) -> str | None:
+        started = self.start_many(spec, [(profile_id, ref)])
+        return started[0] if started else None
+
+    def start_many(self, spec: JourneySpec, people: Sequence[tuple[str, str]],
+                   batch: int = 500) -> list[str]:
+        """Start runs for many (profile id, trigger ref) at once; returns the run ids
+        started. People with a live run of this journey, and runs already known (the same
+        trigger again), are skipped. Each batch's run rows and their workflows commit in
+        one transaction: a run is never recorded without its workflow, nor the reverse."""
         from app import jobs
         from app.nba.journeys.workflow import QUEUE, run_journey
 
-        run_id = f"{spec.id}:{profile_id}:{ref}"[:120]
-        now = datetime.now(UTC)
-        with self.sessions() as db:
-            live = db.scalar(select(func.count()).select_from(JourneyRunRow).where(
-                JourneyRunRow.journey_id == spec.id, JourneyRunRow.profile_id == profile_id,
-                JourneyRunRow.state == "running"))
-            if live or db.get(JourneyRunRow, run_id) is not None:
-                return None
-            db.add(JourneyRunRow(id=run_id, journey_id=spec.id, profile_id=profile_id,
-                                 state="running", detail="started", started_at=now))
-            db.commit()
         try:
-            jobs.active().enqueue(QUEUE, run_journey, run_id, spec.model_dump(mode="json"),
-                                  profile_id, now.isoformat(), job_id=run_id)
-        except Exception as exc:  # no engine here: the run says so rather than vanish
-            log.warning("journey run %s not started: %s", run_id, exc)
-            with self.sessions() as db:
-                run = db.get(JourneyRunRow, run_id)
-                if run is not None:
-                    run.state, run.detail = "failed", f"not started: {exc}"[:300]
-                    db.commit()
-            return None
-        return run_id
+            engine = jobs.active()
+        except Exception as exc:  # no engine here: say so rather than record dead runs
+            log.warning("journey %s: %d run(s) not started: %s", spec.id, len(people), exc)
+            return []
+        started: list[str] = []
+        spec_json = spec.model_dump(mode="json")
+        for at in range(0, len(people), batch):
+            first: dict[str, str] = {}
+            for pid, ref in people[at:at + batch]:
+                first.setdefault(pid, ref)  # one run per person: the first trigger
+            chunk = list(first.items())
+            try:
+                started += self._start_batch(engine, spec, spec_json, chunk, QUEUE,
+                                             run_journey)
+            except IntegrityError:  # another worker started some of them meanwhile
+                for one in chunk:
+                    try:
+                        started += self._start_batch(engine, spec, spec_json, [one], QUEUE,
+                                                     run_journey)
+                    except IntegrityError:
+                        continue
+            except Exception as exc:  # nothing of the batch committed: none half-started
+                log.warning("journey %s: %d run(s) not started: %s", spec.id, len(chunk),
+                            exc)
+        return started
+
+    def _start_batch(self, engine: Any, spec: JourneySpec, spec_json: dict[str, Any],
+                     chunk: list[tuple[str, str]], queue: str, workflow: Any) -> list[str]:
+        now = datetime.now(UTC)
+        ids = {pid: f"{spec.id}:{pid}:{ref}"[:120] for pid, ref in chunk}
+        with self.sessions() as db:
+            live = set(db.scalars(select(JourneyRunRow.profile_id).where(
+                JourneyRunRow.journey_id == spec.id, JourneyRunRow.state == "running",
+                JourneyRunRow.profile_id.in_(list(ids)))))
+            known = set(db.scalars(select(JourneyRunRow.id).where(
+                JourneyRunRow.id.in_(list(ids.values())))))
+            todo = [(pid, rid) for pid, rid in ids.items()
+                    if pid not in live and rid not in known]
+            for pid, rid in todo:
+                db.add(JourneyRunRow(id=rid, journey_id=spec.id, profile_id=pid,
+                                     state="running", detail="started", started_at=now))
+            db.flush()
+            for pid, rid in todo:
+                engine.enqueue_in(db, queue, workflow, rid, spec_json, pid, now.isoformat(),
+                                  job_id=rid)
+            db.commit()
+        return [rid for _, rid in todo]
 
     # -- triggers --------------------------------------------------------------------
     def on_events(self, events: Sequence[AcceptedEvent]) -> None:
@@ -111,6 +146,7 @@ class Journeys:
             specs = self.journeys.get(db)
             if not specs:
                 return
+            hits: dict[str, list[tuple[str, str]]] = {}
             for e in events:
                 for spec in specs:
                     t = spec.trigger
@@ -119,7 +155,10 @@ class Journeys:
                            or (t.kind == "loyalty_milestone" and e.type == "purchase"
                                and self._purchases(db, e.profile_id) == t.milestone))
                     if hit:
-                        self.start(spec, e.profile_id, e.event_id)
+                        hits.setdefault(spec.id, []).append((e.profile_id, e.event_id))
+        for spec in specs:
+            if spec.id in hits:
+                self.start_many(spec, hits[spec.id])
 
     @staticmethod
     def _purchases(db: Session, pid: str) -> int:
@@ -151,8 +190,8 @@ class Journeys:
                 for spec in specs:
                     if spec.trigger.kind == kind:
                         stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-                        for pid in people:
-                            self.start(spec, pid, f"{kind}:{item_id}:{stamp}")
+                        self.start_many(spec, [(pid, f"{kind}:{item_id}:{stamp}")
+                                               for pid in people])
 
     @staticmethod
     def _interested(db: Session, item_id: str) -> list[str]:

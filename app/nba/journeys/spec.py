@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Trigger = Literal["cart_abandonment", "back_in_stock", "price_drop", "loyalty_milestone",
-                  "event"]
+                  "event", "fading_customer"]
 
 
 class TriggerSpec(BaseModel):
@@ -16,6 +16,9 @@ class TriggerSpec(BaseModel):
     event_type: str | None = Field(None, max_length=40, description="kind 'event': which")
     milestone: int | None = Field(None, ge=1, description="loyalty_milestone: the n-th "
                                   "purchase")
+    threshold: float | None = Field(None, gt=0, lt=1, description="fading_customer: the "
+                                    "churn propensity (no purchase in 90 days) at or above "
+                                    "which a customer who bought before enters the journey")
 
     @model_validator(mode="after")
     def _coherent(self) -> Self:
@@ -23,6 +26,8 @@ class TriggerSpec(BaseModel):
             raise ValueError("`event_type` is given exactly for trigger kind 'event'")
         if (self.kind == "loyalty_milestone") != (self.milestone is not None):
             raise ValueError("`milestone` is given exactly for a loyalty_milestone trigger")
+        if (self.kind == "fading_customer") != (self.threshold is not None):
+            raise ValueError("`threshold` is given exactly for a fading_customer trigger")
         return self
 
 
