@@ -268,14 +268,20 @@ def test_edited_copy_is_laid_out_again(studio: Any) -> None:
     # same prompt and seed are generated again, once
     (svc.out_dir / c["id"] / "background.png").unlink()
     r = client.patch(f"/v1/creatives/{c['id']}", headers=h,
-                     json={"copy": {"headline": "Autumn, carried well"}})
+                     json={"copy": {"headline": "Carry the Everly tote all autumn"}})
     assert r.status_code == 200 and r.json()["version"] == 3 and counting.calls == 1
     assert [v["version"] for v in r.json()["previous_versions"]] == [1, 2]
 
 
-def test_segments_read_a_bounded_number_of_profiles(studio: Any) -> None:
-    client, h = studio
+def test_segments_read_a_bounded_number_of_profiles(app_factory: Any, sqlite_url: str) -> None:
+    # segments need the preference model, which comes with the search runtime
+    client = app_factory(sqlite_url, search_enabled=True, chat_enabled=False)
     admin = auth(ADMIN_KEY)
+    assert client.put("/v1/items", json=ITEMS, headers=admin).status_code == 200
+    rt = client.app.state.runtime
+    rt.search.wait_ready()
+    assert rt.prefs.ready.wait(300)
+    h = auth(new_key(client, "marketer"))
     for i in range(12):  # 8 like blue; 6 like canvas; of the blue ones, 4 like canvas
         cid = f"S-{i}"
         assert client.post("/v1/identify", headers=admin,

@@ -62,10 +62,12 @@ def _moment(body: Target) -> Moment:
                   channel=body.channel)
 
 
-def _urls(base: str, row: CreativeRow, fmt: str, version: int) -> tuple[str, str]:
+def _urls(base: str, row: CreativeRow, fmt: str, version: int,
+          current: bool = True) -> tuple[str, str]:
     # Each layout version has its own URL: the images are cached for a day, so an edited
-    # creative must not reuse the old address (version 1 keeps the plain one).
-    q = f"?v={version}" if version > 1 else ""
+    # creative must not reuse the old address. The plain URL is the current layout (what
+    # version 1 was given); earlier versions always name themselves.
+    q = f"?v={version}" if version > 1 or not current else ""
     return (f"{base}/v1/creatives/{row.id}/image/{fmt}.png{q}",
             f"{base}/v1/creatives/{row.id}/image/{fmt}.webp{q}")
 
@@ -81,7 +83,8 @@ def creative_out(request: Request, row: CreativeRow) -> CreativeOut:
     previous = [VersionOut(version=v["version"], copy_text=v["copy"],
                            replaced_at=v["replaced_at"],
                            images={fmt: dict(zip(("png_url", "webp_url"),
-                                                 _urls(base, row, fmt, v["version"]),
+                                                 _urls(base, row, fmt, v["version"],
+                                                       current=False),
                                                  strict=True))
                                    for fmt in v["formats"]})
                 for v in row.versions or []]
