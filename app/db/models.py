@@ -245,6 +245,9 @@ class AuditLog(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-# The next-best-action tables live with their layer; importing them here registers them on
-# Base.metadata for Alembic, the privacy check and the test fixtures.
+# The next-best-action and creative studio tables live with their layers; importing them
+# here registers them on Base.metadata for Alembic, the privacy check and the test fixtures
+# (without the creatives line, a process that never imported the studio saw no `creatives`
+# table: the migrations check failed when run alone).
+from app.creatives import models as _creative_tables  # noqa: E402,F401
 from app.nba import tables as _nba_tables  # noqa: E402,F401
