@@ -238,6 +238,10 @@ class Settings(BaseSettings):
     creatives_dir: Path | None = Field(default=None, description="Rendered creatives; "
                                        "default data_dir/creatives")
     creatives_max_variants: int = Field(default=6, ge=1, le=32)
+    creatives_segment_sample: int = Field(
+        default=5000, ge=1, le=1_000_000, description="Profiles read at most to resolve a "
+        "segment's members and aggregate preferences: all of them below this, a uniform "
+        "random sample above (shares and size are then estimates, said in the brief)")
     brand_tone: str = Field(default="warm and concise", max_length=120)
     brand_banned_words: tuple[str, ...] = ("cheap", "guaranteed", "miracle", "best ever")
     brand_disclaimer: str = Field(default="", max_length=200)

@@ -34,7 +34,8 @@ class Audience:
     prefs: tuple[Pref, ...] = ()
     profile_id: str | None = None   # a named customer's root profile
     sensitive_ok: bool = False
-    size: int = 1                   # people in a segment
+    size: int = 1                   # people in a segment (estimated when sampled)
+    sample: int | None = None       # profiles read to estimate a large segment
 
 
 @dataclass(frozen=True)
@@ -161,6 +162,9 @@ def build_brief(audience: Audience, product: Product, moment: Moment, note: str 
     prefs, notes = usable_prefs(audience)
     ranked = sorted(prefs, key=lambda p: -abs(p.value) * p.confidence)
     reasons: list[str] = []
+    if audience.sample is not None:
+        reasons.append(f"segment of about {audience.size} people: its preferences are "
+                       f"estimated from a random sample of {audience.sample} profiles")
     scene: dict[str, str] = {"palette": "warm terracotta", "pattern": "soft gradient",
                              "layout": "studio backdrop", "lighting": lighting_of(moment),
                              "season": season_of(moment, now), "weather": "clear",
@@ -227,7 +231,7 @@ def build_brief(audience: Audience, product: Product, moment: Moment, note: str 
             "cta": CHANNEL_CTA.get(moment.channel, "Shop now"), "tone_hint": scene["mood"]}
     snapshot = [asdict(p) for p in prefs]
     return Brief(audience={"kind": audience.kind, "ref": audience.ref, "name": audience.name,
-                           "size": audience.size},
+                           "size": audience.size, "sample": audience.sample},
                  product={"id": product.id, "title": product.title, "brand": product.brand,
                           "category": product.category, "price": product.price,
                           "currency": product.currency, "image_url": product.image_url},

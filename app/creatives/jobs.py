@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from app import jobs
 from app.creatives.brief import Brief
-from app.creatives.compose import FORMATS, compose, save
 from app.creatives.models import CreativeRow
+from app.creatives.render import background_file, lay_out
 from app.db.upsert import insert_ignore_returning
-from generation.image import upscale
 
 if TYPE_CHECKING:
     from app.creatives.service import CreativeService
@@ -38,8 +37,6 @@ def creative_id(job_id: str, variant: int) -> str:
 def render_variant(svc: CreativeService, job_id: str, payload: dict[str, Any],
                    variant: int) -> str:
     cid = creative_id(job_id, variant)
-    from app.creatives.service import image_path
-
     with svc.sessions() as db:
         if db.get(CreativeRow, cid) is not None:  # stored before a crash: not again
             return cid
@@ -50,23 +47,19 @@ def render_variant(svc: CreativeService, job_id: str, payload: dict[str, Any],
         [background] = gen.generate(brief.style_prompt, seed=seed,
                                     steps=svc.settings.image_steps, size=gen.native_size,
                                     negative_prompt=brief.negative_prompt or None)
-        formats: dict[str, Any] = {}
-        product_file = image_path(brief.product.get("image_url"))
-        for fmt in payload["formats"]:
-            w, h = FORMATS[fmt]
-            img, checks = compose(upscale(background, (w, h), seed=seed), copy.as_dict(), fmt,
-                                  product_image=product_file,
-                                  brand_colors=svc.settings.brand_colors,
-                                  logo=svc.settings.brand_logo_path)
-            files = save(img, svc.out_dir / cid / fmt)
-            formats[fmt] = {"width": w, "height": h, "files": files,
-                            "contrast": [c.__dict__ for c in checks]}
+        # Kept so that edited copy is laid out again over the same picture.
+        bg_file = background_file(svc.out_dir, cid)
+        bg_file.parent.mkdir(parents=True, exist_ok=True)
+        background.save(bg_file)
+        formats = lay_out(svc.settings, background, seed, copy.as_dict(), brief.as_dict(),
+                          payload["formats"], svc.out_dir / cid)
         insert_ignore_returning(db, CreativeRow, [{
             "id": cid, "job_id": job_id, "variant": variant,
             "audience_kind": brief.audience["kind"], "audience_ref": brief.audience["ref"],
             "profile_id": payload.get("profile_id"), "item_id": brief.product["id"],
             "status": "draft", "seed": seed, "model": gen.model_id, "brief": brief.as_dict(),
-            "copy_text": copy.as_dict(), "formats": formats, "impressions": 0, "clicks": 0,
+            "copy_text": copy.as_dict(), "formats": formats, "version": 1,
+            "impressions": 0, "clicks": 0,
         }], ["id"], CreativeRow.id)
         db.commit()
     return cid

@@ -32,6 +32,10 @@ class CreativeRow(Base):
     brief: Mapped[dict[str, Any]] = mapped_column(JSON)         # incl. the profile snapshot
     copy_text: Mapped[dict[str, Any]] = mapped_column(JSON)     # headline, body, cta, subject
     formats: Mapped[dict[str, Any]] = mapped_column(JSON)       # name -> {width, height, files}
+    # Edited copy re-lays out the images (same background and seed): `version` counts the
+    # layouts, `versions` keeps the earlier ones ({version, copy, formats, replaced_at}).
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    versions: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON, nullable=True)
     impressions: Mapped[int] = mapped_column(Integer, default=0)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -8,26 +8,31 @@ this process or in `tailor worker`s."""
 from __future__ import annotations
 
 import logging
+import shutil
 import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from PIL import Image
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.creatives.brief import Audience, Brief, Moment, Pref, Product, build_brief
 from app.creatives.copy import BrandVoice, Copy, CopyWriter
 from app.creatives.models import AudienceRow, CreativeRow
+from app.creatives.render import background_file, lay_out
 from app.db.models import ItemRow
-from app.errors import Forbidden, InvalidInput, NotFound
+from app.errors import Conflict, Forbidden, InvalidInput, NotFound
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
 DEMO_IMAGES = Path(__file__).resolve().parents[1] / "demo" / "images"
+DRAWN_FIELDS = ("headline", "body", "cta", "disclaimer")  # the subject line is not drawn
 
 
 def product_of(row: ItemRow) -> Product:
@@ -47,6 +52,24 @@ def image_path(url: str | None) -> Path | None:
         return DEMO_IMAGES / Path(url).name
     path = Path(url)
     return path if path.is_absolute() and path.exists() else None
+
+
+@dataclass(frozen=True)
+class SegmentScan:
+    members: list[Any]              # preference_model Profile views of the members
+    scanned: int                    # profiles read
+    total: int                      # profiles with a preference state
+
+    @property
+    def sampled(self) -> bool:
+        return self.scanned < self.total
+
+    @property
+    def size(self) -> int:
+        """Members, or their estimated number when a sample was read."""
+        if not self.sampled:
+            return len(self.members)
+        return round(len(self.members) / max(1, self.scanned) * self.total)
 
 
 class CreativeService:
@@ -145,15 +168,27 @@ class CreativeService:
             return persona_audience(row.id, row.name, row.definition)
         return self.segment_audience(db, row)
 
-    def segment_members(self, db: Session, definition: dict[str, Any]) -> list[str]:
-        """Root profile ids matching the segment's filter (attribute, kind, confidence)."""
-        from app.db.models import Profile
+    def scan_segment(self, db: Session, definition: dict[str, Any]) -> SegmentScan:
+        """The members of a segment (root profiles matching its filter) among at most
+        `creatives_segment_sample` profiles: all of them on a store that small, otherwise
+        a uniform random sample (the shares of preferences are then estimates, and so is
+        the size). Only profiles with a preference state can match; finding them is a
+        primary-key join, and loading their states (the costly part) is what the cap
+        bounds."""
+        from app.db.models import CustomerState, Profile
 
         prefs = self._prefs()
         if prefs is None or not prefs.ready.is_set():
-            return []
+            return SegmentScan([], 0, 0)
+        cap = self.settings.creatives_segment_sample
+        candidates = (select(Profile.id)
+                      .join(CustomerState, CustomerState.profile_id == Profile.id)
+                      .where(Profile.merged_into.is_(None)))
+        total = int(db.scalar(select(func.count()).select_from(candidates.subquery())) or 0)
+        if total > cap:
+            candidates = candidates.order_by(func.random()).limit(cap)
+        ids = list(db.scalars(candidates))
         rules = definition["rules"]
-        ids = list(db.scalars(select(Profile.id).where(Profile.merged_into.is_(None))))
         members = []
         for pid in ids:
             p = prefs.model.profile(pid)
@@ -164,16 +199,20 @@ class CreativeService:
                        v.confidence >= r.get("min_confidence", 0.0)
                        for kind in r.get("kinds", ["stated", "inferred"])
                        for v in views.get(kind, ())) for r in rules):
-                members.append(pid)
-        return members
+                members.append(p)
+        return SegmentScan(members, len(ids), total)
+
+    def segment_members(self, db: Session, definition: dict[str, Any]) -> list[str]:
+        """Root profile ids matching the segment's filter (attribute, kind, confidence),
+        among the profiles `scan_segment` reads."""
+        return [p.customer_id for p in self.scan_segment(db, definition).members]
 
     def segment_audience(self, db: Session, row: AudienceRow) -> Audience:
         """The segment's aggregate preferences: the share of members holding each."""
-        members = self.segment_members(db, row.definition)
-        prefs = self._prefs()
+        scan = self.scan_segment(db, row.definition)
+        members = scan.members
         tally: dict[str, list[float]] = defaultdict(list)
-        for pid in members:
-            p = prefs.model.profile(pid)
+        for p in members:
             for v in (*p.stated, *p.inferred):
                 if v.attribute and v.value > 0:
                     tally[v.attribute].append(float(v.confidence))
@@ -183,7 +222,7 @@ class CreativeService:
             agg.append(Pref(r["attribute"], 1.0, max(0.6, r.get("min_confidence", 0.6)),
                             "segment"))
         return Audience(kind="segment", ref=row.id, name=row.name, prefs=tuple(agg),
-                        size=len(members))
+                        size=scan.size, sample=scan.scanned if scan.sampled else None)
 
     def save_audience(self, db: Session, kind: str, name: str, description: str,
                       definition: dict[str, Any]) -> AudienceRow:
@@ -228,13 +267,56 @@ class CreativeService:
             if bad:
                 raise InvalidInput("the edited copy breaks the brand voice or the product "
                                    "record", details=bad)
-            row.copy_text = {**fields, "source": "edited"}
-            row.status = "draft"  # edited copy needs a fresh approval (and a re-render)
+            new_copy = {**fields, "source": "edited"}
+            if any(new_copy.get(k) != row.copy_text.get(k) for k in DRAWN_FIELDS):
+                self.relayout(db, row, new_copy)  # commits (or 409 on a concurrent edit)
+                db.refresh(row)
+            else:
+                row.copy_text = new_copy
+            row.status = "draft"  # edited copy needs a fresh approval
         if approve is not None:
             row.status = "approved" if approve else "draft"
         row.updated_at = datetime.now(UTC)
         db.commit()
         return row
+
+    def background(self, row: CreativeRow) -> Image.Image:
+        """The creative's generated background: the stored file, or (creatives made
+        before backgrounds were kept) the same prompt and seed generated again."""
+        path = background_file(self.out_dir, row.id)
+        if path.exists():
+            with Image.open(path) as img:
+                return img.convert("RGB")
+        brief = row.brief
+        gen = self.generator()
+        [bg] = gen.generate(brief["style_prompt"], seed=row.seed,
+                            steps=self.settings.image_steps, size=gen.native_size,
+                            negative_prompt=brief.get("negative_prompt") or None)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        bg.save(path)
+        return bg
+
+    def relayout(self, db: Session, row: CreativeRow, copy: dict[str, Any]) -> None:
+        """Lay out every format again with `copy` over the same background and seed; the
+        previous layout stays retrievable (`versions`, image URLs with ?v=N)."""
+        old = row.version or 1
+        folder = self.out_dir / row.id / f"v{old + 1}-{uuid.uuid4().hex[:8]}"
+        formats = lay_out(self.settings, self.background(row), row.seed, copy, row.brief,
+                          list(row.formats), folder)
+        previous = {"version": old, "copy": row.copy_text, "formats": row.formats,
+                    "replaced_at": datetime.now(UTC).isoformat()}
+        # Compare-and-set on the version: of two edits racing, one wins, the other is told.
+        done = db.execute(update(CreativeRow).where(CreativeRow.id == row.id,
+                                                    CreativeRow.version == old)
+                          .values(version=old + 1, formats=formats, copy_text=copy,
+                                  versions=[*(row.versions or []), previous],
+                                  updated_at=datetime.now(UTC)))
+        if not getattr(done, "rowcount", 0):
+            db.rollback()
+            shutil.rmtree(folder, ignore_errors=True)
+            raise Conflict(f"creative {row.id} was edited at the same time; reload it and "
+                           "edit again")
+        db.commit()
 
     def record(self, db: Session, creative_id: str, kind: str, n: int = 1) -> CreativeRow:
         """An impression or a click of a variant: its stats, and for a named customer the

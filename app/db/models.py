@@ -246,7 +246,10 @@ class AuditLog(Base):
 
 
 # Cache versions (app/db/versions.py: importing it registers its table and its Session
-# hooks) and the next-best-action tables, which live with their layer: importing them here
-# registers them on Base.metadata for Alembic, the privacy check and the test fixtures.
+# hooks), the next-best-action and the creative studio tables live with their layers;
+# importing them here registers them on Base.metadata for Alembic, the privacy check and
+# the test fixtures (without the creatives line, a process that never imported the studio
+# saw no `creatives` table: the migrations check failed when run alone).
+from app.creatives import models as _creative_tables  # noqa: E402,F401
 from app.db import versions as _versions  # noqa: E402,F401
 from app.nba import tables as _nba_tables  # noqa: E402,F401

@@ -52,6 +52,7 @@ class AudienceOut(BaseModel):
     description: str
     definition: dict[str, Any]
     size: int | None = None
+    size_estimated: bool = False   # from a random sample (creatives_segment_sample)
 
 
 class Target(BaseModel):
@@ -116,6 +117,15 @@ class FormatOut(BaseModel):
     contrast: list[dict[str, Any]]
 
 
+class VersionOut(BaseModel):
+    """An earlier layout of a creative, replaced when its copy was edited."""
+    version: int
+    copy_text: dict[str, Any] = Field(alias="copy")
+    replaced_at: str
+    images: dict[str, dict[str, str]]            # format -> {png_url, webp_url}
+    model_config = ConfigDict(populate_by_name=True)
+
+
 class CreativeOut(BaseModel):
     id: str
     job_id: str
@@ -129,6 +139,8 @@ class CreativeOut(BaseModel):
     brief: dict[str, Any]
     reasons: list[str]
     formats: dict[str, FormatOut]
+    version: int = 1                             # layouts so far (edited copy adds one)
+    previous_versions: list[VersionOut] = []
     impressions: int
     clicks: int
     ctr: float | None

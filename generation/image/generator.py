@@ -3,7 +3,7 @@
 Two back ends behind the same call:
 - embedded (default): the project's small text-conditioned UNet (generation/image/model.py,
   trained by scripts/train_image_model.py), DDIM sampling with classifier-free guidance at
-  32x32, upscaled classically;
+  32x32 (the scale stored with the weights), upscaled classically (not at native size);
 - production: any local diffusers checkpoint directory (Stable Diffusion 1.5, SD-Turbo,
   SDXL...) given as `model_dir`, on GPU when present, text-to-image and image-to-image.
 """
@@ -64,8 +64,9 @@ class ImageGenerator:
             self._backend: _Backend = _DiffusersBackend(path, self.device)
             self.guidance = 7.5 if guidance is None else guidance
         elif (path / "unet.safetensors").exists():
-            self._backend = _EmbeddedBackend(path, self.device)
-            self.guidance = 3.0 if guidance is None else guidance
+            embedded = _EmbeddedBackend(path, self.device)
+            self._backend = embedded
+            self.guidance = embedded.cfg.guidance if guidance is None else guidance
         else:
             raise ImageModelError(f"{path} is neither a diffusers checkpoint (model_index.json)"
                                   " nor the embedded model (unet.safetensors)")
@@ -139,6 +140,17 @@ class _EmbeddedBackend(_Backend):
         stats = load_file(str(norm)) if norm.exists() else None
         self.text_mean = stats["mean"].to(device) if stats else None
         self.text_std = stats["std"].to(device) if stats else None
+        self.heads: Any = None
+        if self.cfg.conditioning == "attributes":
+            from generation.image.conditioning import AttributeHeads
+
+            try:
+                self.heads = AttributeHeads(self.cfg.text_dim)
+                self.heads.load_state_dict(load_file(str(path / "heads.safetensors")))
+            except Exception as exc:
+                raise ImageModelError(f"cannot load the attribute heads from {path}: {exc}"
+                                      ) from exc
+            self.heads.to(device).eval().requires_grad_(False)
         self.scheduler = build_scheduler(self.cfg, "ddim")
         self.native_size = self.cfg.sample_size
         self.model_id = f"tailor-tiny-diffusion-{self.cfg.sample_size}px@" \
@@ -159,6 +171,9 @@ class _EmbeddedBackend(_Backend):
         vecs = torch.from_numpy(self.text.encode(texts)).to(self.device)
         if self.text_mean is not None and self.text_std is not None:
             vecs = (vecs - self.text_mean) / self.text_std
+        if self.heads is not None:
+            with torch.no_grad():
+                vecs = self.heads(vecs)
         cond = vecs[:1].expand(n, -1)
         # Unconditional = the zero vector the model was trained with; a negative prompt
         # takes its place, so guidance pushes away from it.
@@ -180,12 +195,16 @@ class _EmbeddedBackend(_Backend):
             x = noise
         both = torch.cat([uncond, cond])
         with torch.no_grad():
+            from generation.image.conditioning import unet_kwargs
+
+            cond_kwargs = unet_kwargs(self.cfg.conditioning, both)
             for t in timesteps:
-                eps = self.unet(torch.cat([x, x]), t, encoder_hidden_states=both[:, None],
-                                class_labels=both).sample
+                eps = self.unet(torch.cat([x, x]), t, **cond_kwargs).sample
                 e_u, e_c = eps.chunk(2)
                 x = sched.step(e_u + guidance * (e_c - e_u), t, x).prev_sample
         arr = ((x.clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+        if size == (s, s):  # the native pixels themselves (upscale() would smooth them)
+            return [Image.fromarray(a) for a in arr]
         return [upscale(Image.fromarray(a), size, seed=seed + i) for i, a in enumerate(arr)]
 
 

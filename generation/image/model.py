@@ -1,6 +1,7 @@
-"""The embedded text-to-image network: a small diffusers UNet conditioned on MiniLM
-sentence embeddings (as one cross-attention token and as a class embedding added to the
-time embedding), denoising 32x32 RGB pixels."""
+"""The embedded text-to-image network: a small diffusers UNet denoising 32x32 RGB pixels,
+conditioned on the prompt through MiniLM sentence embeddings (per-attribute heads over the
+standardized vector, see `conditioning`) as cross-attention tokens and as a class embedding
+added to the time embedding."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ class TinyDiffusionConfig:
     beta_schedule: str = "squaredcos_cap_v2"
     prediction_type: str = "epsilon"
     text_model: str = "all-MiniLM-L6-v2"
+    # "attributes": per-attribute heads (conditioning.py); "minilm": the raw standardized
+    # vector (the first weights; the default so their config still loads).
+    conditioning: str = "minilm"
+    cond_dim: int = 384
+    guidance: float = 3.0                     # chosen on the validation split (config)
     extra: dict[str, Any] = field(default_factory=dict)  # training facts, for the record
 
     def save(self, path: Path) -> None:
@@ -47,9 +53,9 @@ def build_unet(cfg: TinyDiffusionConfig) -> Any:
         layers_per_block=cfg.layers_per_block, block_out_channels=cfg.block_out_channels,
         down_block_types=("DownBlock2D",) * (n - 1) + ("CrossAttnDownBlock2D",),
         up_block_types=("CrossAttnUpBlock2D",) + ("UpBlock2D",) * (n - 1),
-        cross_attention_dim=cfg.text_dim, attention_head_dim=cfg.attention_head_dim,
+        cross_attention_dim=cfg.cond_dim, attention_head_dim=cfg.attention_head_dim,
         norm_num_groups=cfg.norm_num_groups, class_embed_type="projection",
-        projection_class_embeddings_input_dim=cfg.text_dim)
+        projection_class_embeddings_input_dim=cfg.cond_dim)
 
 
 def build_scheduler(cfg: TinyDiffusionConfig, kind: str = "ddpm") -> Any:

@@ -88,12 +88,31 @@ def scene_pool(n: int, seed: int, exclude: frozenset[str] | set[str] = frozenset
     return out
 
 
+# The vocabulary of each attribute, in `Scene` field order (the attribute heads predict it).
+ATTRIBUTES: dict[str, tuple[str, ...]] = {
+    "palette": tuple(PALETTES), "pattern": PATTERNS, "layout": LAYOUTS, "lighting": LIGHTING,
+    "season": SEASONS, "weather": WEATHER, "mood": MOODS, "material": MATERIALS}
+
 HELD_OUT_SEED = 10_001
+VALIDATION_SEED = 20_002
 
 
 def held_out(n: int = 256) -> list[tuple[Scene, str]]:
-    """The scenes kept out of training: the script's validation and the benchmark."""
+    """The scenes kept out of training and out of every choice made in training (model
+    selection, guidance scale): only the benchmark's final numbers come from them."""
     return scene_pool(n, HELD_OUT_SEED)
+
+
+def validation(n: int = 256) -> list[tuple[Scene, str]]:
+    """Scenes kept out of training but used to choose things (attribute heads, guidance
+    scale, checkpoints): the held-out scenes stay untouched by those choices."""
+    return scene_pool(n, VALIDATION_SEED, {s.key() for s, _ in held_out()})
+
+
+def labels(scenes: list[tuple[Scene, str]]) -> np.ndarray:
+    """(n, attributes) vocabulary indices of each scene's attributes."""
+    return np.array([[ATTRIBUTES[k].index(v) for k, v in asdict(s).items()]
+                     for s, _ in scenes], np.int64)
 
 
 def describe(scene: Scene, template: int = 0) -> str:

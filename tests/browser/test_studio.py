@@ -110,14 +110,20 @@ def test_studio_generates_compares_edits_and_approves(studio_server: Server,
          message="banned word not refused")
     head.clear()
     head.send_keys("Slow mornings, warm hands")
+    first_src = cards[0].find_element(By.CSS_SELECTOR, "img").get_attribute("src")
     cards[0].find_element(By.CSS_SELECTOR, "[data-act=save]").click()
     cards[0].find_element(By.CSS_SELECTOR, "[data-act=approve]").click()
     wait(browser, lambda d: "approved" in cards[0].find_element(By.CSS_SELECTOR, ".badge").text,
          message="not approved")
+    # the saved copy was laid out again: the card shows the new image (version 2)
+    assert "layout 2" in cards[0].find_element(By.CSS_SELECTOR, ".badge").text
+    src = cards[0].find_element(By.CSS_SELECTOR, "img").get_attribute("src")
+    assert src != first_src and src.endswith(".png?v=2")
+    wait(browser, lambda d: _images_loaded(d) == 2, message="the new layout did not load")
     links = [a.get_attribute("href") for a in cards[0].find_elements(By.CSS_SELECTOR,
                                                                       ".downloads a")]
-    assert any(h.endswith("/image/square.png") for h in links)
-    assert any(h.endswith("/image/square.webp") for h in links)
+    assert any(h.endswith("/image/square.png?v=2") for h in links)
+    assert any(h.endswith("/image/square.webp?v=2") for h in links)
     shot = SCREENSHOTS / "tailor-studio.png"
     browser.save_screenshot(str(shot))
     from PIL import Image

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
@@ -32,6 +32,7 @@ from app.schemas.creatives import (
     PersonaIn,
     SegmentIn,
     Target,
+    VersionOut,
 )
 
 router = APIRouter(tags=["creatives"])
@@ -61,18 +62,38 @@ def _moment(body: Target) -> Moment:
                   channel=body.channel)
 
 
+def _urls(base: str, row: CreativeRow, fmt: str, version: int,
+          current: bool = True) -> tuple[str, str]:
+    # Each layout version has its own URL: the images are cached for a day, so an edited
+    # creative must not reuse the old address. The plain URL is the current layout (what
+    # version 1 was given); earlier versions always name themselves.
+    q = f"?v={version}" if version > 1 or not current else ""
+    return (f"{base}/v1/creatives/{row.id}/image/{fmt}.png{q}",
+            f"{base}/v1/creatives/{row.id}/image/{fmt}.webp{q}")
+
+
 def creative_out(request: Request, row: CreativeRow) -> CreativeOut:
     base = str(request.base_url).rstrip("/")
-    formats = {fmt: FormatOut(width=f["width"], height=f["height"],
-                              png_url=f"{base}/v1/creatives/{row.id}/image/{fmt}.png",
-                              webp_url=f"{base}/v1/creatives/{row.id}/image/{fmt}.webp",
-                              contrast=f.get("contrast", []))
-               for fmt, f in row.formats.items()}
+    version = row.version or 1
+    formats = {}
+    for fmt, f in row.formats.items():
+        png, webp = _urls(base, row, fmt, version)
+        formats[fmt] = FormatOut(width=f["width"], height=f["height"], png_url=png,
+                                 webp_url=webp, contrast=f.get("contrast", []))
+    previous = [VersionOut(version=v["version"], copy_text=v["copy"],
+                           replaced_at=v["replaced_at"],
+                           images={fmt: dict(zip(("png_url", "webp_url"),
+                                                 _urls(base, row, fmt, v["version"],
+                                                       current=False),
+                                                 strict=True))
+                                   for fmt in v["formats"]})
+                for v in row.versions or []]
     return CreativeOut(id=row.id, job_id=row.job_id, variant=row.variant, status=row.status,
                        audience={"kind": row.audience_kind, "ref": row.audience_ref},
                        item_id=row.item_id, seed=row.seed, model=row.model,
                        copy_text=row.copy_text, brief=row.brief,
                        reasons=list(row.brief.get("reasons", [])), formats=formats,
+                       version=version, previous_versions=previous,
                        impressions=row.impressions, clicks=row.clicks,
                        ctr=round(row.clicks / row.impressions, 4) if row.impressions else None)
 
@@ -170,7 +191,10 @@ async def get_creative(creative_id: str, request: Request, rt: RuntimeDep) -> Cr
 @router.get("/creatives/{creative_id}/image/{name}", summary="A variant's image (PNG or "
             "WebP); public by its unguessable id, like an email's hosted image",
             response_class=FileResponse)
-async def creative_image(creative_id: str, name: str, rt: RuntimeDep) -> FileResponse:
+async def creative_image(creative_id: str, name: str, rt: RuntimeDep,
+                         v: int | None = Query(default=None, ge=1, description=(
+                             "layout version (edited copy makes a new one); default: "
+                             "the current one"))) -> FileResponse:
     svc = _svc(rt)
     fmt, _, ext = name.partition(".")
     if ext not in {"png", "webp"}:
@@ -179,7 +203,14 @@ async def creative_image(creative_id: str, name: str, rt: RuntimeDep) -> FileRes
     def find() -> Path:
         with svc.sessions() as db:
             row = svc.get(db, creative_id)
-            f = row.formats.get(fmt)
+            formats = row.formats
+            if v is not None and v != (row.version or 1):
+                old = [x for x in row.versions or [] if x["version"] == v]
+                if not old:
+                    raise NotFound(f"creative {creative_id} has no version {v} (current: "
+                                   f"{row.version or 1})")
+                formats = old[0]["formats"]
+            f = formats.get(fmt)
             if f is None:
                 raise NotFound(f"creative {creative_id} has no {fmt!r} format")
             path = Path(f["files"][ext])
@@ -193,7 +224,8 @@ async def creative_image(creative_id: str, name: str, rt: RuntimeDep) -> FileRes
 
 
 @router.patch("/creatives/{creative_id}", response_model=CreativeOut, dependencies=[STAFF],
-              summary="Edit copy (checked like generated copy) or approve")
+              summary="Edit copy (checked like generated copy; the images are laid out "
+              "again with it) or approve")
 async def patch_creative(creative_id: str, body: CreativePatch, request: Request,
                          rt: RuntimeDep) -> CreativeOut:
     svc = _svc(rt)
@@ -239,9 +271,11 @@ async def write_copy(body: Target, rt: RuntimeDep) -> CopyResponse:
 
 
 def _audience_out(svc: CreativeService, db: Session, row: AudienceRow) -> AudienceOut:
-    size = len(svc.segment_members(db, row.definition)) if row.kind == "segment" else None
+    scan = svc.scan_segment(db, row.definition) if row.kind == "segment" else None
     return AudienceOut(id=row.id, kind=row.kind, name=row.name,  # type: ignore[arg-type]
-                       description=row.description, definition=row.definition, size=size)
+                       description=row.description, definition=row.definition,
+                       size=scan.size if scan else None,
+                       size_estimated=bool(scan and scan.sampled))
 
 
 @router.post("/segments", status_code=201, response_model=AudienceOut, dependencies=[STAFF],

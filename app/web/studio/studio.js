@@ -135,13 +135,14 @@
       if (document.activeElement !== f) f.value = c.copy[f.dataset.field] || "";
     });
     el.querySelector(".badge").textContent = "Variant " + (c.variant + 1) + " · " + c.status +
-      " · seed " + c.seed;
+      " · seed " + c.seed + (c.version > 1 ? " · layout " + c.version : "");
     var dl = el.querySelector(".downloads"); dl.textContent = "";
     Object.keys(c.formats).forEach(function (fmt) {
       ["png", "webp"].forEach(function (ext) {
         var a = document.createElement("a");
         a.href = c.formats[fmt][ext + "_url"].replace(/^https?:\/\/[^/]+/, "");
-        a.download = c.id + "-" + fmt + "." + ext; a.textContent = fmt + "." + ext;
+        a.download = c.id + "-" + fmt + (c.version > 1 ? "-v" + c.version : "") + "." + ext;
+        a.textContent = fmt + "." + ext;
         dl.appendChild(a);
       });
     });
@@ -165,17 +166,23 @@
 
   function wire(el, id) {
     var err = el.querySelector(".error");
+    // One request at a time per card: saving copy lays the images out again (a second or
+    // two), and an approval clicked meanwhile must land after it, not be undone by it.
+    var queue = Promise.resolve();
+    function patch(body) {
+      queue = queue.then(function () {
+        return api("PATCH", "/v1/creatives/" + id, body)
+          .then(function (c) { err.textContent = ""; fill(el, c); })
+          .catch(function (e) { err.textContent = e.message; });
+      });
+    }
     el.querySelector('[data-act="save"]').addEventListener("click", function () {
       var copy = {};
       el.querySelectorAll("[data-field]").forEach(function (f) { copy[f.dataset.field] = f.value; });
-      api("PATCH", "/v1/creatives/" + id, { copy: copy })
-        .then(function (c) { err.textContent = ""; fill(el, c); })
-        .catch(function (e) { err.textContent = e.message; });
+      patch({ copy: copy });
     });
     el.querySelector('[data-act="approve"]').addEventListener("click", function () {
-      api("PATCH", "/v1/creatives/" + id, { approved: true })
-        .then(function (c) { err.textContent = ""; fill(el, c); })
-        .catch(function (e) { err.textContent = e.message; });
+      patch({ approved: true });
     });
   }
 
