@@ -130,3 +130,45 @@ def test_prefilled_form(shop: Any) -> None:
     assert out.status_code == 200, out.text
     assert out.json()["fields"] == {"email": "Jane.Doe@example.com", "phone": "(555) 123-4567"}
     assert shop.get("/v1/customers/nobody/form", headers=ADMIN).status_code == 404
+
+
+def test_the_email_carries_the_approved_creative_for_the_offer_item(
+        app_factory: Any, db_url: str, tmp_path: Any) -> None:
+    """The creatives issue's email hero: the newest approved creative made for this person
+    heads the email (the offer's item first) with its subject line; drafts never do."""
+    from app.creatives.models import CreativeRow
+    from app.services import identity
+    from tests.nba.conftest import CATALOG
+
+    shop = app_factory(db_url, nba_quiet_start=0, nba_quiet_end=0)
+    assert shop.put("/v1/items", json=CATALOG, headers=ADMIN).status_code == 200
+    events(shop, "hero", {"type": "view", "item_id": "shoe-1"})
+    consents(shop, "hero", marketing=True)
+    offer(shop, id="hero-offer", items=["shoe-2"], channels=["email"], message="Trail week")
+    assert shop.get("/v1/customers/hero/email", headers=ADMIN).json()["creative"] is None
+    rt = shop.app.state.runtime
+    png = tmp_path / "email.png"
+    png.write_bytes(b"\x89PNG")
+    with rt.sessions() as db:
+        pid = identity.resolve(db, "hero").id
+        for cid, item, status, headline in (
+                ("cr-other", "sock-1", "approved", "Socks <for> you"),
+                ("cr-offer", "shoe-2", "approved", "Trail shoes, your pace"),
+                ("cr-draft", "shoe-2", "draft", "Not yet")):
+            db.add(CreativeRow(
+                id=cid, job_id=f"job-{cid}", variant=0, audience_kind="customer",
+                audience_ref="hero", profile_id=pid, item_id=item, status=status, seed=1,
+                model="tiny", brief={}, copy_text={"headline": headline,
+                                                   "subject": f"{headline}!"},
+                formats={"email": {"width": 600, "height": 300,
+                                   "files": {"png": str(png), "webp": str(png)}}},
+                version=2 if cid == "cr-offer" else 1))
+        db.commit()
+    body = shop.get("/v1/customers/hero/email", headers=ADMIN).json()
+    assert body["sendable"] is True and body["offer"]["offer_id"] == "hero-offer", body
+    assert body["creative"]["id"] == "cr-offer"  # the offer's item, not the draft
+    assert body["subject"] == "Trail shoes, your pace!"
+    assert body["creative"]["image"].endswith("/v1/creatives/cr-offer/image/email.png?v=2")
+    assert body["creative"]["image"].startswith("http")  # absolute, for mail clients
+    assert 'alt="Trail shoes, your pace"' in body["html"]
+    assert body["creative"]["image"].replace("&", "&amp;") in body["html"]

@@ -48,7 +48,7 @@ def get_slot(slot: str, request: Request, rt: RuntimeDep, db: SessionDep,
 
 @router.get("/customers/{customer_id}/email", summary="A rendered marketing email (HTML)",
             dependencies=[require("marketer", "developer", "admin")])
-def email(customer_id: str, rt: RuntimeDep, db: SessionDep,
+def email(customer_id: str, request: Request, rt: RuntimeDep, db: SessionDep,
           k: Annotated[int, Query(ge=1, le=20)] = 4,
           send: Annotated[bool, Query(description="Record it as sent (caps, repetition)")]
           = False) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def email(customer_id: str, rt: RuntimeDep, db: SessionDep,
     nba = nba_of(rt)
     profile = identity.resolve(db, customer_id)
     return render(db, nba.engine, profile, shop=rt.settings.shop_name, k=k, ranker=nba.ranker,
-                  now=datetime.now(UTC), send=send)
+                  now=datetime.now(UTC), send=send, base_url=str(request.base_url).rstrip("/"))
 
 
 FORM_FIELDS = ("email", "phone", "address", "loyalty")
