@@ -5,6 +5,7 @@ refers to and what it asks about them. Pure: no I/O, the catalog only through
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -215,17 +216,27 @@ def parse_allergens(text: str) -> list[str]:
 
 
 def contains_allergen(item: Any, allergen: str) -> str | None:
-    """The word in the item's record that suggests it contains the allergen, or None."""
-    words = lexicon().allergens.get(allergen, [allergen])
+    """The word in the item's record that suggests it contains the allergen, or None (the
+    longest such word when several appear)."""
     if allergen == "nut" and "nut-free" in _labels(item):
         return None
     text = " ".join([item.title, item.description, *(
         v for k, vs in item.attributes.items() if k not in ("diet", "lifestyle") for v in vs)])
-    text = re.sub(r"\b[a-z]+-free\b", " ", text.lower())  # "nut-free" is not a nut
-    for w in sorted(words, key=len, reverse=True):
-        if re.search(rf"(?<![a-z]){re.escape(w)}(?:s|es)?(?![a-z])", text):
-            return w
-    return None
+    text = _FREE_FROM.sub(" ", text.lower())  # "nut-free" is not a nut
+    found = [m.group(1) for m in _allergen_pattern(allergen).finditer(text)]
+    return max(found, key=len) if found else None
+
+
+_FREE_FROM = re.compile(r"\b[a-z]+-free\b")
+
+
+@functools.lru_cache(maxsize=256)
+def _allergen_pattern(allergen: str) -> re.Pattern[str]:
+    """One compiled alternation per allergen (longest words first): a turn screens a few
+    hundred candidates, and a search per word and item cost ~60 ms at 100k items."""
+    words = sorted(lexicon().allergens.get(allergen, [allergen]), key=len, reverse=True)
+    return re.compile(r"(?<![a-z])(" + "|".join(re.escape(w) for w in words)
+                      + r")(?:s|es)?(?![a-z])")
 
 
 def _labels(item: Any) -> set[str]:
