@@ -73,6 +73,8 @@ from retrieval import SENSITIVE_TOPICS, CatalogIndex, Item
 from retrieval.hybrid import Hit
 
 log = logging.getLogger(__name__)
+# Put on the learner queue by close(): wakes the learner thread so it sees the stop at once.
+_WAKE: Any = object()
 # More changed items than this in one catalog change: the model takes the catalog whole.
 BULK_CATALOG_CHANGE = 200
 RETRIED = Counter("tailor_learn_retry_events_total",
@@ -553,6 +555,9 @@ class Personalization:
                 batch = self._queue.get(timeout=interval)
             except queue.Empty:
                 batch = None
+            if batch is _WAKE:  # close(): stop now, not at the end of the wait
+                self._queue.task_done()
+                continue
             if batch is not None:
                 try:
                     self._learn_events(batch)
@@ -590,6 +595,10 @@ class Personalization:
             self._stop.set()
             worker = self._worker
         if worker is not None:
+            # The learner waits on the queue for up to `learn_retry_seconds`; a full queue
+            # wakes it anyway.
+            with contextlib.suppress(queue.Full):
+                self._queue.put_nowait(_WAKE)
             worker.join(timeout=10)
 
     def learn_from_chat(self, pid: str, stated: Iterable[Any], item_sentiments: Iterable[Any],
